@@ -58,7 +58,7 @@ class AzureError(Exception):
             text = "%s [%s]" % (text, ", ".join(ids))
         return text
 
-    def with_action(self, action: str) -> "AzureError":
+    def with_action(self, action: str) -> AzureError:
         """Name the action on an error raised deeper down, unless it already has one."""
         if not self.action:
             self.action = action

@@ -1,0 +1,73 @@
+"""``GET /metadata/endpoints``: the emulator described as a cloud, so SDKs and azure-cli/azure.azcollection can use
+it as a custom cloud.
+
+Field names: azure-cli ``cloud.py`` (``_arm_to_cli_mapper``) and azure-sdk-for-java ``MetadataEndpoint``; 2019-05-01
+and later answer a list of clouds, older versions one object with the ``galleryEndpoint``/``graphEndpoint``/
+``portalEndpoint`` layout Azure Stack documents. No real 2022-09-01 body was captured (REFERENCE.md "Gaps"), so the
+layout is best effort and says so in the report.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .app import Ctx, respond
+
+
+def _cloud(ctx: Ctx) -> dict:
+    arm = ctx.emulator.arm_endpoint.rstrip("/") + "/"
+    login = ctx.emulator.authority_host.rstrip("/") + "/"
+    return {
+        "portal": arm,
+        "authentication": {
+            "loginEndpoint": login,
+            "audiences": ["https://management.core.windows.net/", "https://management.azure.com/", arm],
+            "tenant": "common",
+            "identityProvider": "AAD",
+        },
+        "media": "https://rest.media.azure.net",
+        "graphAudience": "https://graph.windows.net/",
+        "graph": "https://graph.windows.net/",
+        "name": "AzureEmulator",
+        "suffixes": {
+            "azureDataLakeStoreFileSystem": "azuredatalakestore.net",
+            "acrLoginServer": "azurecr.io",
+            "sqlServerHostname": "database.windows.net",
+            "azureDataLakeAnalyticsCatalogAndJob": "azuredatalakeanalytics.net",
+            "keyVaultDns": "vault.azure.net",
+            "storage": "core.windows.net",
+            "azureFrontDoorEndpointSuffix": "azurefd.net",
+            "storageSyncEndpointSuffix": "afs.azure.net",
+            "mhsmDns": "managedhsm.azure.net",
+            "mysqlServerEndpoint": "mysql.database.azure.com",
+            "postgresqlServerEndpoint": "postgres.database.azure.com",
+            "mariadbServerEndpoint": "mariadb.database.azure.com",
+            "synapseAnalytics": "dev.azuresynapse.net",
+            "attestationEndpoint": "attest.azure.net",
+        },
+        "batch": "https://batch.core.windows.net/",
+        "resourceManager": arm,
+        "vmImageAliasDoc": "",
+        "activeDirectoryDataLake": "https://datalake.azure.net/",
+        "sqlManagement": "https://management.core.windows.net:8443/",
+        "microsoftGraphResourceId": "https://graph.microsoft.com/",
+        "appInsightsResourceId": "https://api.applicationinsights.io",
+        "appInsightsTelemetryChannelResourceId": "https://dc.applicationinsights.azure.com/v2/track",
+        "attestationResourceId": "https://attest.azure.net",
+        "synapseAnalyticsResourceId": "https://dev.azuresynapse.net",
+        "logAnalyticsResourceId": "https://api.loganalytics.io",
+        "ossrDbmsResourceId": "https://ossrdbms-aad.database.windows.net",
+        "ossrdbmsResourceId": "https://ossrdbms-aad.database.windows.net",
+        "gallery": "https://gallery.azure.com/",
+    }
+
+
+async def endpoints(ctx: Ctx) -> web.Response:
+    cloud = _cloud(ctx)
+    if ctx.api_version >= "2019-05-01":
+        return respond(200, [cloud])
+    return respond(200, {
+        "galleryEndpoint": cloud["gallery"], "graphEndpoint": cloud["graph"], "portalEndpoint": cloud["portal"],
+        "authentication": {"loginEndpoint": cloud["authentication"]["loginEndpoint"],
+                           "audiences": cloud["authentication"]["audiences"]},
+    })

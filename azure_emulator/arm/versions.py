@@ -1,0 +1,74 @@
+"""api-version values the emulated resource types accept.
+
+Lists come from the stable/preview folders of Azure/azure-rest-api-specs for each provider plus the versions the
+pinned Microsoft SDKs send (azure-mgmt-compute 39 sends 2026-04-01, azure-mgmt-msi 7.1 sends 2024-11-30,
+azure-mgmt-authorization 4.0 sends 2022-04-01, azure-mgmt-resource 26 sends 2025-04-01). They are the emulator's own
+table: the collection keeps its own, so a mistake in one cannot hide the other.
+"""
+
+from __future__ import annotations
+
+from . import errors
+
+RESOURCES = (
+    "2025-04-01", "2024-11-01", "2024-08-01", "2024-07-01", "2024-03-01", "2023-07-01", "2022-12-01", "2022-09-01",
+    "2022-05-01", "2022-01-01", "2021-04-01", "2021-01-01", "2020-10-01", "2020-09-01", "2020-08-01", "2020-06-01",
+    "2020-01-01", "2019-11-01", "2019-10-01", "2019-09-01", "2019-08-01", "2019-07-01", "2019-06-01", "2019-05-10",
+    "2019-05-01", "2019-03-01", "2018-05-01", "2018-02-01", "2017-05-10", "2016-09-01", "2016-06-01", "2016-02-01",
+    "2015-11-01", "2015-01-01", "2014-04-01",
+)
+SUBSCRIPTIONS = (
+    "2022-12-01", "2021-01-01", "2020-01-01", "2019-11-01", "2019-06-01", "2018-06-01", "2016-06-01", "2016-01-01",
+    "2015-11-01", "2015-01-01", "2014-04-01",
+) + tuple(v for v in RESOURCES if v > "2022-12-01")
+COMPUTE = (
+    "2015-05-01-preview", "2015-06-15", "2016-03-30", "2016-04-30-preview", "2016-08-30", "2017-03-30",
+    "2017-12-01", "2018-04-01", "2018-06-01", "2018-10-01", "2019-03-01", "2019-07-01", "2019-12-01", "2020-06-01",
+    "2020-12-01", "2021-03-01", "2021-04-01", "2021-07-01", "2021-11-01", "2022-03-01", "2022-08-01", "2022-11-01",
+    "2023-03-01", "2023-07-01", "2023-09-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-04-01", "2025-11-01",
+    "2026-04-01",
+)
+MANAGED_IDENTITY = (
+    "2015-08-31-preview", "2018-11-30", "2021-09-30-preview", "2022-01-31-preview", "2023-01-31",
+    "2023-07-31-preview", "2024-11-30", "2025-01-31-preview",
+)
+AUTHORIZATION = (
+    "2014-04-01-preview", "2014-07-01-preview", "2014-10-01-preview", "2015-06-01", "2015-07-01",
+    "2016-07-01", "2017-05-01", "2017-10-01-preview", "2018-01-01-preview", "2018-07-01", "2018-07-01-preview",
+    "2018-09-01-preview", "2018-12-01-preview", "2019-04-01-preview", "2020-03-01-preview", "2020-04-01-preview",
+    "2020-08-01-preview", "2020-10-01-preview", "2021-03-01-preview", "2021-04-01-preview", "2022-01-01-preview",
+    "2022-04-01", "2022-05-01-preview", "2022-08-01-preview",
+)
+METADATA = ("2015-01-01", "2018-01-01", "2019-05-01", "2020-06-01", "2022-09-01")
+
+# Locations the emulated providers answer for (named in NoRegisteredProviderFound).
+LOCATIONS = ("eastus", "eastus2", "westus", "westus2", "westus3", "centralus", "northeurope", "westeurope",
+             "uksouth", "southeastasia", "japaneast", "australiaeast")
+
+# Kinds: "resources" errors come from ARM itself (InvalidApiVersionParameter); "provider" errors come from the
+# resource provider registration (NoRegisteredProviderFound naming the type and location).
+TABLE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "subscriptions": ("resources", SUBSCRIPTIONS),
+    "resourceGroups": ("resources", RESOURCES),
+    "virtualMachines": ("provider", COMPUTE),
+    "virtualMachineScaleSets": ("provider", COMPUTE),
+    "locations/operations": ("provider", COMPUTE),
+    "userAssignedIdentities": ("provider", MANAGED_IDENTITY),
+    "identities": ("provider", MANAGED_IDENTITY),
+    "roleDefinitions": ("provider", AUTHORIZATION),
+    "roleAssignments": ("provider", AUTHORIZATION),
+    "permissions": ("provider", AUTHORIZATION),
+    "metadata": ("resources", METADATA),
+}
+
+
+def check(type_name: str, version: str | None, location: str = "global") -> str:
+    """Return the version, or raise Azure's 400 for a missing or unsupported one."""
+    if not version:
+        raise errors.missing_api_version()
+    kind, supported = TABLE[type_name]
+    if version in supported:
+        return version
+    if kind == "resources":
+        raise errors.invalid_api_version(version, tuple(sorted(supported, reverse=True)))
+    raise errors.no_registered_provider(location, version, type_name, supported, LOCATIONS)

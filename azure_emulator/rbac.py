@@ -1,0 +1,155 @@
+"""Azure RBAC evaluation: which principal may perform which action at which scope.
+
+Semantics (azure-docs role-based-access-control/role-definitions.md, overview.md):
+- an assignment at scope S applies to S and everything below it (root "/" -> subscription -> resource group ->
+  resource -> child resource);
+- a role grants an action when one of its ``actions`` matches and no ``notActions`` of the same permission block
+  matches (notActions subtract within the role, they are not a deny across roles);
+- action strings compare case-insensitively and ``*`` matches any characters, including ``/``;
+  ``Microsoft.ManagedIdentity/userAssignedIdentities/*/read`` also matches ``.../userAssignedIdentities/read``
+  (Managed Identity Operator can read the identity, built-in-roles/identity.md);
+- an assignment counts for authorization from ``grant time`` (now + ``propagation_delay`` when made) and a removed one
+  keeps counting until its revoke time (troubleshooting.md: changes take up to 10 minutes because ARM caches).
+
+Built-in role data: ``data/builtin_roles.json`` holds the JSON blocks of azure-docs
+``articles/role-based-access-control/built-in-roles/{privileged,general,compute,identity}.md`` (Owner, Contributor,
+Reader, User Access Administrator, Role Based Access Control Administrator, Virtual Machine Contributor, Managed
+Identity Operator, Managed Identity Contributor) in the shape ``GET roleDefinitions/{id}`` returns.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+BUILTIN_ROLES_PATH = Path(__file__).parent / "data" / "builtin_roles.json"
+
+
+def load_builtin_roles() -> list[dict]:
+    with BUILTIN_ROLES_PATH.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@lru_cache(maxsize=4096)
+def _pattern(action_pattern: str) -> re.Pattern[str]:
+    regex = re.escape(action_pattern).replace(r"\*", ".*")
+    # "a/*/b" also matches "a/b": the wildcard may stand for zero segments.
+    regex = regex.replace("/.*/", "/(?:.*/)?")
+    return re.compile(regex, re.IGNORECASE)
+
+
+def action_matches(action_pattern: str, action: str) -> bool:
+    return _pattern(action_pattern).fullmatch(action) is not None
+
+
+def role_grants(definition: dict, action: str) -> bool:
+    for permission in definition.get("properties", {}).get("permissions", []):
+        if any(action_matches(p, action) for p in permission.get("actions", [])) and not any(
+                action_matches(p, action) for p in permission.get("notActions", [])):
+            return True
+    return False
+
+
+def normalize_scope(scope: str) -> str:
+    """Lower-cased, no trailing slash; the root scope is "/"."""
+    scope = scope.strip().rstrip("/").lower()
+    return scope or "/"
+
+
+def scope_covers(assignment_scope: str, scope: str) -> bool:
+    """Whether an assignment at ``assignment_scope`` applies at ``scope`` (same scope or an ancestor)."""
+    outer, inner = normalize_scope(assignment_scope), normalize_scope(scope)
+    return outer == "/" or inner == outer or inner.startswith(outer + "/")
+
+
+def role_guid(role_definition_id: str) -> str:
+    return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    action: str
+    scope: str
+
+
+class Rbac:
+    """Evaluates effective assignments of the world, with a cache valid until the next grant or revoke time."""
+
+    def __init__(self, world: Any) -> None:
+        self.world = world
+        self._cache: dict[tuple[str, str, str], bool] = {}
+        self._cache_key: tuple | None = None
+
+    def effective_assignments(self, principal_id: str) -> list[dict]:
+        """Assignments of the principal that count for authorization now (granted, or revoked but not yet gone)."""
+        now = self.world.now()
+        wanted = principal_id.lower()
+        grant_times = self.world.grant_times()
+        out = []
+        for key, assignment in self.world.role_assignments.items():
+            if assignment["properties"]["principalId"].lower() == wanted and grant_times.get(key, 0.0) <= now:
+                out.append(assignment)
+        for assignment, until in self.world.revoked().values():
+            if assignment["properties"]["principalId"].lower() == wanted and until > now:
+                out.append(assignment)
+        return out
+
+    def definition(self, role_definition_id: str) -> dict | None:
+        return self.world.role_definitions.get(role_guid(role_definition_id))
+
+    def _state_key(self) -> tuple:
+        """Changes whenever the outcome of an evaluation may change: the set of assignments or definitions, or the
+        clock passing a pending grant/revoke time."""
+        now = self.world.now()
+        revoked = self.world.revoked()
+        pending = [t for t in self.world.grant_times().values() if t > now]
+        pending += [until for _, until in revoked.values()]
+        return (tuple(self.world.role_assignments), tuple(revoked), tuple(self.world.role_definitions),
+                min(pending) if pending else None)
+
+    def invalidate(self) -> None:
+        self._cache.clear()
+        self._cache_key = None
+
+    def allowed(self, principal_id: str, action: str, scope: str) -> bool:
+        key = self._state_key()
+        if key != self._cache_key:
+            self._cache.clear()
+            self._cache_key = key
+        cache_key = (principal_id.lower(), action.lower(), normalize_scope(scope))
+        cached = self._cache.get(cache_key)
+        if cached is None:
+            cached = self._evaluate(principal_id, action, scope)
+            self._cache[cache_key] = cached
+        return cached
+
+    def _evaluate(self, principal_id: str, action: str, scope: str) -> bool:
+        for assignment in self.effective_assignments(principal_id):
+            if not scope_covers(assignment["properties"]["scope"], scope):
+                continue
+            definition = self.definition(assignment["properties"]["roleDefinitionId"])
+            if definition is not None and role_grants(definition, action):
+                return True
+        return False
+
+    def permissions(self, principal_id: str, scope: str) -> list[dict]:
+        """The permission blocks of every effective assignment that applies at ``scope`` (the shape of
+        ``GET {scope}/providers/Microsoft.Authorization/permissions``)."""
+        out = []
+        for assignment in self.effective_assignments(principal_id):
+            if not scope_covers(assignment["properties"]["scope"], scope):
+                continue
+            definition = self.definition(assignment["properties"]["roleDefinitionId"])
+            if definition is None:
+                continue
+            for permission in definition["properties"]["permissions"]:
+                out.append({"actions": list(permission.get("actions", [])),
+                            "notActions": list(permission.get("notActions", [])),
+                            "dataActions": list(permission.get("dataActions", [])),
+                            "notDataActions": list(permission.get("notDataActions", []))})
+        return out

@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) managed_identity.azure contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The token lookup: loaded by Ansible's plugin loader, same options and code path as token_info."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import pathlib
+import sys
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.loader import init_plugin_loader, lookup_loader
+from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+NAME = "managed_identity.azure.token"
+REPO = pathlib.Path(__file__).resolve().parents[4]
+CLIENT = "6b4a0c83-2a54-4d05-9a1c-9d1f4a2f2a07"
+
+
+@pytest.fixture
+def imds():
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            query = parse_qs(urlsplit(self.path).query)
+            seen.append(query)
+            resource = query["resource"][0]
+            if resource == "https://unknown.example":
+                status, body = 400, {"error": "invalid_resource",
+                                     "error_description": "AADSTS500011: The resource principal named %s was not "
+                                                          "found in the tenant" % resource}
+            else:
+                status, body = 200, {"access_token": "token-for-" + resource, "expires_on": "1900000000",
+                                     "resource": resource, "token_type": "Bearer"}
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield "http://127.0.0.1:%d" % httpd.server_address[1], seen
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def lookup(tmp_path_factory):
+    if AnsibleCollectionConfig.collection_finder is None:
+        # Put the repository on Ansible's collection search path, as ansible-playbook would find it.
+        root = tmp_path_factory.mktemp("collections")
+        (root / "ansible_collections" / "managed_identity").mkdir(parents=True)
+        (root / "ansible_collections" / "managed_identity" / "azure").symlink_to(REPO)
+        # Modules imported before through plain sys.path would shadow the collection loader's packages.
+        for name in [n for n in sys.modules if n.split(".")[0] == "ansible_collections"]:
+            del sys.modules[name]
+        init_plugin_loader([str(root)])
+    plugin = lookup_loader.get(NAME)
+    assert plugin is not None
+    return plugin
+
+
+def test_one_token_for_the_default_resource(lookup, imds):
+    url, seen = imds
+    assert lookup.run([], {}, endpoint=url, client_id=CLIENT) == ["token-for-https://management.azure.com/"]
+    assert seen[0]["client_id"] == [CLIENT]
+
+
+def test_one_token_per_term(lookup, imds):
+    url, _ = imds
+    assert lookup.run(["https://vault.azure.net", "https://storage.azure.com/"], {}, endpoint=url) == [
+        "token-for-https://vault.azure.net",
+        "token-for-https://storage.azure.com/",
+    ]
+
+
+def test_errors_are_lookup_errors_with_the_fix(lookup, imds):
+    url, _ = imds
+    with pytest.raises(AnsibleLookupError, match="does not know the resource 'https://unknown.example'"):
+        lookup.run(["https://unknown.example"], {}, endpoint=url)
+
+
+def test_the_lookup_enforces_the_options_the_module_enforces(lookup):
+    with pytest.raises(AnsibleLookupError, match="mutually exclusive"):
+        lookup.run([], {}, client_id=CLIENT, object_id=CLIENT)
+    with pytest.raises(AnsibleLookupError, match="timeout"):
+        lookup.run([], {}, timeout=0)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# make test: run every stage (after make setup), keep going past a failure, then print one summary with timings.
+# Exit status is non-zero when any stage failed.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+make=${MAKE:-make}
+stages=("$@")
+
+declare -a summary
+failed=0
+for stage in "${stages[@]}"; do
+    echo
+    echo "==================== $stage ===================="
+    start=${EPOCHREALTIME/./}
+    "$make" --no-print-directory -C "$root" "$stage"
+    rc=$?
+    elapsed=$(( (${EPOCHREALTIME/./} - start) / 100000 ))
+    seconds="$((elapsed / 10)).$((elapsed % 10))"
+    if [[ $rc -eq 0 ]]; then status=ok; else status="FAILED (exit $rc)"; failed=1; fi
+    summary+=("$(printf '  %-16s %8ss  %s' "$stage" "$seconds" "$status")")
+done
+
+echo
+echo "==================== summary ===================="
+printf '%s\n' "${summary[@]}"
+if [[ $failed -ne 0 ]]; then
+    echo "make test: FAILED"
+    exit 1
+fi
+echo "make test: all stages passed"
