@@ -28,7 +28,9 @@ class ServerCert:
     thumbprint: str        # SHA-1 of the DER certificate, upper-case hex (what Service Fabric pins)
 
     def ssl_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        # A bare server context: create_default_context() would also load the system CA store (slow, unused).
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.cert_path, self.key_path)
         return context
 

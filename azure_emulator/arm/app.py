@@ -150,6 +150,10 @@ class ArmApp:
             raise not_found(path, request.query.get("api-version"))
         request["route_template"] = route.name
         ctx = Ctx(self, request, params, route)
+        # ARM rejects a request without api-version before it looks at the token (an anonymous browser GET of
+        # management.azure.com gets MissingApiVersionParameter, MicrosoftDocs/feedback#2279).
+        if not request.query.get("api-version"):
+            raise errors.missing_api_version()
         if route.authenticated:
             ctx.caller = self.auth.authenticate(request.headers.get("Authorization"))
         if route.version_type is not None:

@@ -187,6 +187,7 @@ def test_missing_and_malformed_tokens(emulator: Any) -> None:
     assert challenge.startswith(f'Bearer authorization_uri="{emulator.authority_host.rstrip("/")}/'
                                 f'{emulator.tenant_id}", error="invalid_token", error_description="')
     assert error(Arm(emulator, "not-a-jwt").call("GET", RG, V_RG))[:2] == (401, "InvalidAuthenticationToken")
+    assert error(anonymous.call("GET", RG))[:2] == (400, "MissingApiVersionParameter")
 
 
 def test_wrong_audience(emulator: Any) -> None:
@@ -313,6 +314,22 @@ def test_vm_lists_and_scale_set_lifecycle(arm: Arm, emulator: Any) -> None:
     assert arm.call("DELETE", path, V_VM).status_code == 202
     assert arm.call("DELETE", path, V_VM).status_code == 204
     assert path.lower() not in emulator.state()["resources"]
+
+
+def test_vm_created_through_arm_gets_an_identity_and_imds_endpoint(arm: Arm, emulator: Any) -> None:
+    path = f"{RG}/providers/Microsoft.Compute/virtualMachines/Worker1"
+    r = arm.call("PUT", path, V_VM, {"location": "westus", "identity": {"type": "SystemAssigned"},
+                                     "properties": {"hardwareProfile": {"vmSize": "Standard_B2s"}}})
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["id"] == path and created["properties"]["provisioningState"] == "Creating"
+    assert created["properties"]["hardwareProfile"]["vmSize"] == "Standard_B2s"
+    assert emulator.vm("worker1")["imds_endpoint"].startswith("http://127.0.0.1:")
+    again = arm.call("PUT", path, V_VM, {"location": "westus", "properties": {"hardwareProfile": {
+        "vmSize": "Standard_B4ms"}}})
+    assert again.status_code == 200 and again.json()["properties"]["provisioningState"] == "Updating"
+    # A PUT without an identity leaves the identity as it was.
+    assert again.json()["identity"]["principalId"] == created["identity"]["principalId"]
 
 
 # -- user-assigned identities ---------------------------------------------------------------------------------------

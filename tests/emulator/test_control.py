@@ -166,6 +166,8 @@ def test_created_principal_can_authenticate(emulator: RunningEmulator) -> None:
 
 
 def test_arm_answers_carry_ratelimit_headers(emulator: RunningEmulator) -> None:
+    # Default sizes, but refill so slow that no token comes back between two requests.
+    emulator.set_knobs(read_refill=0.001, write_refill=0.001, delete_refill=0.001)
     token = emulator.arm_token()
     first = arm(emulator, "GET", RG_LIST, token)
     second = arm(emulator, "GET", RG_LIST, token)

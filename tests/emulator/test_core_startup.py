@@ -62,7 +62,7 @@ def test_help_documents_every_option() -> None:
 
 
 def test_non_loopback_host_is_refused() -> None:
-    result = run_cli("--host", "0.0.0.0")
+    result = run_cli("--host", "0.0.0.0")  # noqa: S104 - the refusal is what is tested
     assert result.returncode == 2
     assert "--host '0.0.0.0' is not a loopback" in result.stderr
     assert run_cli("--host", "example.com").returncode == 2
