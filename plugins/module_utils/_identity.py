@@ -207,7 +207,7 @@ def get_instance_metadata(
     policy = policy or RetryPolicy(max_wait, IMDS_RETRY_STATUSES)
     http = session or _new_session(None)
     try:
-        response = _send(http, request, policy, timeout, "imds")
+        response = _send(http, request, policy, timeout, "imds", _INSTANCE_ENDPOINT)
     finally:
         if session is None:
             http.close()
@@ -473,7 +473,25 @@ def _unreachable(exc: Exception) -> bool:
     return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
-def _send(http: requests.Session, request: _Request, policy: RetryPolicy, timeout: float, source: str):
+_TOKEN_ENDPOINT = (
+    "reach the managed identity endpoint",
+    "This host may not be an Azure VM (or other Azure compute with a managed identity), or it may have no managed "
+    "identity enabled; if the identity lives elsewhere, set source or endpoint.",
+)
+_INSTANCE_ENDPOINT = (
+    "reach the Instance Metadata Service",
+    "This host may not be an Azure VM; set endpoint if its IMDS is elsewhere.",
+)
+
+
+def _send(
+    http: requests.Session,
+    request: _Request,
+    policy: RetryPolicy,
+    timeout: float,
+    source: str,
+    purpose: Tuple[str, str] = _TOKEN_ENDPOINT,
+):
     timeouts = (min(float(timeout), CONNECT_TIMEOUT_CAP), float(timeout))
     while True:
         try:
@@ -487,7 +505,7 @@ def _send(http: requests.Session, request: _Request, policy: RetryPolicy, timeou
                 allow_redirects=False,  # never carry identity headers to another place
             )
         except requests.exceptions.SSLError as exc:
-            if request.thumbprint:
+            if request.thumbprint and "did not match" in _reason(exc):
                 raise IdentityError(
                     "The server certificate of %s does not match IDENTITY_SERVER_THUMBPRINT (%s); refusing to send "
                     "the identity header. (%s)" % (request.url, request.thumbprint, _reason(exc))
@@ -496,11 +514,8 @@ def _send(http: requests.Session, request: _Request, policy: RetryPolicy, timeou
         except requests.exceptions.ConnectionError as exc:
             if _unreachable(exc):
                 raise EndpointUnreachable(
-                    "Could not connect to %s (source %s): %s. This host may not be an "
-                    "Azure VM (or other Azure compute with a managed identity), or it may have no managed identity "
-                    "enabled; if the identity lives elsewhere, set source or endpoint."
-                    % (request.url, source, _reason(exc)),
-                    action="reach the managed identity endpoint",
+                    "Could not connect to %s (source %s): %s. %s" % (request.url, source, _reason(exc), purpose[1]),
+                    action=purpose[0],
                 ) from None
             if policy.wait_before_retry(None):
                 continue

@@ -29,7 +29,10 @@ SEED = {
                     "name": GRANTED,
                     "location": "westus",
                     "tags": {"purpose": "granted"},
-                    "vms": [{"name": "vm-mi", "os_type": "Linux", "identity": {"system_assigned": True}}],
+                    "vms": [
+                        {"name": "vm-mi", "os_type": "Linux", "identity": {"system_assigned": True}},
+                        {"name": "vm-plain", "os_type": "Linux"},
+                    ],
                 },
                 {"name": OTHER, "location": "eastus"},
             ],
@@ -83,15 +86,23 @@ def running():
         emu.stop()
 
 
-def vm_principal_id(emu, name: str = "vm-mi") -> str:
-    """The VM's system-assigned principal, as ARM shows it (read with the operator's token)."""
-    response = requests.get(
-        "%s/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s"
-        % (emu.arm_endpoint.rstrip("/"), SUB, GRANTED, name),
-        params={"api-version": "2024-11-01"},
+def arm_get(emu, path: str, api_version: str) -> requests.Response:
+    """A GET straight to the emulator's ARM with the operator's token: the state, independent of the collection."""
+    return requests.get(
+        emu.arm_endpoint.rstrip("/") + path,
+        params={"api-version": api_version},
         headers={"Authorization": "Bearer " + emu.arm_token()},
         verify=emu.ca_bundle,
         timeout=30,
     )
+
+
+def vm_path(name: str) -> str:
+    return "%s/providers/Microsoft.Compute/virtualMachines/%s" % (SCOPE, name)
+
+
+def vm_principal_id(emu, name: str = "vm-mi") -> str:
+    """The VM's system-assigned principal, as ARM shows it."""
+    response = arm_get(emu, vm_path(name), "2024-11-01")
     response.raise_for_status()
     return response.json()["identity"]["principalId"]

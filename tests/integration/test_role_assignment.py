@@ -166,7 +166,12 @@ def test_malformed_input_fails_before_any_request(run_playbook, emu, principal, 
         run_playbook,
         emu,
         "role_assignment",
-        {"resource_group": None, "principal_id": principal, "role": "Reader", **args},
+        {
+            **({} if "scope" in args else {"resource_group": "rbac-rg"}),
+            "principal_id": principal,
+            "role": "Reader",
+            **args,
+        },
     )
     assert record.failed and made == 0
     assert record.result["msg"].startswith(prefix), record.result["msg"]

@@ -1,0 +1,76 @@
+"""Per-task cost of ``token_info`` against ``ansible.builtin.ping`` on the same host, same playbook settings.
+
+Starts an emulator with a VM that has one user-assigned identity, then runs, alternately, a playbook of N
+``token_info`` tasks (IMDS of that VM via AZURE_POD_IDENTITY_AUTHORITY_HOST), a playbook of N ``ping`` tasks and an
+empty playbook (ansible-playbook's own start-up, subtracted). Prints per-task times (median of the rounds) and the
+ratio against the target of 1.25x ping.
+
+    .venv/bin/python bench/token_info_vs_ping.py [--tasks 20] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.ansible import run_playbook  # noqa: E402  (the test harness: same settings as the integration tests)
+from support.emulator import RunningEmulator  # noqa: E402
+
+TARGET = 1.25
+SEED = ROOT / "tests" / "integration" / "playbooks" / "identity" / "seed.yaml"
+
+
+def play(tasks: list[dict]) -> list[dict]:
+    return [{"name": "bench", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
+
+
+def timed(playbook: list[dict], env: dict, run_dir: Path) -> float:
+    started = time.perf_counter()
+    result = run_playbook(playbook, env=env, run_dir=run_dir)
+    elapsed = time.perf_counter() - started
+    result.assert_ok()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    with RunningEmulator.start(seed=SEED) as emulator, tempfile.TemporaryDirectory() as tmp:
+        env = {"AZURE_POD_IDENTITY_AUTHORITY_HOST": emulator.vm("vmOneUser")["imds_endpoint"]}
+        playbooks = {
+            "empty": play([]),
+            "ping": play([{"name": "ping %d" % i, "ansible.builtin.ping": {}} for i in range(args.tasks)]),
+            "token_info": play([{"name": "token %d" % i, "managed_identity.azure.token_info": {}, "no_log": True}
+                                for i in range(args.tasks)]),
+        }
+        times: dict[str, list[float]] = {name: [] for name in playbooks}
+        for round_ in range(args.rounds):
+            for name, playbook in playbooks.items():
+                times[name].append(timed(playbook, env, Path(tmp) / ("%s-%d" % (name, round_))))
+        calls = emulator.counters("imds")
+
+    startup = statistics.median(times["empty"])
+    per_task = {name: (statistics.median(times[name]) - startup) / args.tasks for name in ("ping", "token_info")}
+    ratio = per_task["token_info"] / per_task["ping"]
+    print("ansible-playbook start-up (empty play): %.2f s" % startup)
+    for name in ("ping", "token_info"):
+        runs = ", ".join("%.2f" % t for t in times[name])
+        print("%-10s %3d tasks x %d rounds: runs %s s -> %.0f ms per task" % (
+            name, args.tasks, args.rounds, runs, per_task[name] * 1000))
+    print("IMDS token requests served: %s" % calls.get("requests"))
+    print("token_info / ping per task: %.2fx (target <= %.2fx): %s" % (
+        ratio, TARGET, "OK" if ratio <= TARGET else "ABOVE TARGET"))
+
+
+if __name__ == "__main__":
+    main()
