@@ -35,13 +35,13 @@ test: setup
 	@tools/test.sh $(STAGES)
 
 demo: setup
-	@tools/demo.sh
+	@$(PY) tools/demo.py
 
 sanity: setup
 	@tools/sanity.sh $(ARGS)
 
 units: setup
-	@tools/pytest_stage.sh units tests/unit $(PYTEST_ARGS)
+	@tools/pytest_stage.sh units tests/unit -n $(WORKERS) $(PYTEST_ARGS)
 
 emulator-tests: setup
 	@tools/pytest_stage.sh emulator-tests tests/emulator -n $(WORKERS) $(PYTEST_ARGS)
@@ -53,16 +53,17 @@ build-tests: setup
 	@tools/pytest_stage.sh build-tests tests/build $(PYTEST_ARGS)
 
 # ansible-lint (production profile, .ansible-lint) on roles/ and playbooks/ once they exist, and ruff's lint rules
-# (pyproject.toml) on all Python. Formatting is not part of the gate (several authors, no correctness value):
+# (pyproject.toml) on all Python, ShellCheck on the scripts. Formatting is not part of the gate (several authors, no correctness value):
 # make format applies ruff's fixes and formatter on request.
 lint: setup
 	@paths=$$(for d in roles playbooks; do [[ -d $$d ]] && echo $$d; done); \
 	if [[ -n $$paths ]]; then \
-		echo "ansible-lint $$paths"; $(BIN)/ansible-lint $$paths; \
+		echo ansible-lint $$paths; $(BIN)/ansible-lint --nocolor $$paths; \
 	else \
 		echo "ansible-lint: no roles/ or playbooks/ yet"; \
 	fi
 	$(BIN)/ruff check .
+	$(BIN)/shellcheck tools/*.sh .ci/run
 
 format: setup
 	$(BIN)/ruff check --fix .

@@ -2,9 +2,11 @@
 # Run ansible-test sanity on a copy of the collection at .../ansible_collections/managed_identity/azure/.
 #
 # ansible-test needs that path to be a real directory (a symlink is not enough), so the files are copied into a fresh
-# temporary directory per run (parallel runs do not collide). In a git checkout the copy holds exactly the tracked and
-# untracked-but-not-ignored files (no .venv, tests/output, caches); the copy itself is not a git repository, so
-# ansible-test lists what is there. Extra arguments go to ansible-test (e.g. `tools/sanity.sh --test pep8`).
+# temporary directory per run (parallel runs do not collide). The copy holds the collection as it ships: in a git
+# checkout the tracked and untracked-but-not-ignored files (no .venv, tests/output, caches), less galaxy.yml's
+# build_ignore (the emulator, benchmarks and tooling are development code that ruff lints; ansible-test's plugin rules
+# are for the collection). The copy is not a git repository, so ansible-test tests exactly what is there.
+# Extra arguments go to ansible-test (e.g. `tools/sanity.sh --test pep8`).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,20 +20,22 @@ trap 'rm -rf "$work"' EXIT
 dest=$work/ansible_collections/managed_identity/azure
 mkdir -p "$dest"
 
-if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+# The files of the collection as it ships (galaxy.yml's build_ignore applied: no emulator, benchmarks, tooling, or
+# tests that need them); a git checkout contributes its tracked and untracked-but-not-ignored files.
+list_candidates() {
+    if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git -C "$root" ls-files -z -co --exclude-standard
+    else
+        (cd "$root" && find . \( -name .venv -o -name .git \) -prune -o \( -type f -o -type l \) -printf '%P\0')
+    fi
+}
+(
+    cd "$root"
     # -c lists tracked files even when deleted in the working tree; copy only what exists.
-    (
-        cd "$root"
-        git ls-files -z -co --exclude-standard | while IFS= read -r -d '' f; do
-            [[ -e $f || -L $f ]] && printf '%s\0' "$f"
-        done | xargs -0 -r cp -P --parents -t "$dest"
-    )
-else
-    tar -C "$root" \
-        --exclude=./.venv --exclude=./tests/output --exclude=./dist --exclude=./.git --exclude=./.ansible \
-        --exclude='__pycache__' --exclude='.pytest_cache' --exclude='.ruff_cache' --exclude='*.tar.gz' \
-        -cf - . | tar -C "$dest" -xf -
-fi
+    list_candidates | "$venv/bin/python" "$root/tools/collection_files.py" "$root" \
+        | while IFS= read -r -d '' f; do if [[ -e $f || -L $f ]]; then printf '%s\0' "$f"; fi; done \
+        | xargs -0 -r cp -P --parents -t "$dest"
+)
 
 if compgen -G "$dest/tests/sanity/ignore-*.txt" >/dev/null; then
     echo "sanity: tests/sanity/ignore-*.txt must not exist (fix the complaint instead):" >&2

@@ -228,7 +228,7 @@ class ArmClient:
         self, path_or_url: str, api_version: Optional[str] = None, query: Optional[Mapping[str, Any]] = None
     ) -> str:
         """An absolute URL on the ARM endpoint; absolute URLs elsewhere are a ConfigurationError."""
-        if "://" in path_or_url:
+        if not path_or_url.startswith("/") and "://" in path_or_url:
             self._check_host(path_or_url, "url", user_given=True)
             url = path_or_url
         else:
@@ -236,7 +236,7 @@ class ArmClient:
         if api_version is None and not query:
             return url
         parts = urlsplit(url)
-        params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        params = list(parse_qsl(parts.query, keep_blank_values=True))
         extra: Dict[str, Any] = dict(query or {})
         if api_version is not None:
             extra["api-version"] = api_version

@@ -108,17 +108,16 @@ class _CachedCredential:
         self._obtained = 0.0
 
     def get_token(self, force_refresh: bool = False) -> AccessToken:
-        if force_refresh or self._token is None or self._stale():
+        if force_refresh or self._token is None or self._stale(self._token):
             self._token = self._fetch()
             self._obtained = self._clock()
         return self._token
 
-    def _stale(self) -> bool:
-        assert self._token is not None  # noqa: S101 - only called once a token exists
-        if not self._token.expires_on:
+    def _stale(self, token: AccessToken) -> bool:
+        if not token.expires_on:
             return False
-        lifetime = max(0.0, self._token.expires_on - self._obtained)
-        return self._clock() >= self._token.expires_on - min(REFRESH_MARGIN, lifetime / 2.0)
+        lifetime = max(0.0, token.expires_on - self._obtained)
+        return self._clock() >= token.expires_on - min(REFRESH_MARGIN, lifetime / 2.0)
 
     def _fetch(self) -> AccessToken:
         raise NotImplementedError
@@ -220,7 +219,7 @@ class EntraClientCredential(_CachedCredential):
         if isinstance(body, dict) and body.get("error"):
             # Entra ID errors: {"error", "error_description": "AADSTS...: text\r\nTrace ID: ...", "error_codes",
             # "trace_id", "correlation_id"}; the first line is Azure's message, the IDs go to their own fields.
-            description = str(body.get("error_description") or body["error"]).split("\r\n")[0].split("\n")[0]
+            description = str(body.get("error_description") or body["error"]).splitlines()[0]
             raise AuthenticationError(
                 _scrub(description, self._secret, assertion),
                 status=response.status_code,

@@ -259,7 +259,7 @@ def _selector(
     if len(given) > 1:
         raise ConfigurationError(
             "Options %s are mutually exclusive: a token is for one identity; set only one of them."
-            % " and ".join(name for name, _ in given)
+            % " and ".join(pair[0] for pair in given)
         )
     if not given:
         return None
@@ -545,7 +545,7 @@ def _entra_verdict(response: Any) -> bool:
 
 def _reason(exc: BaseException) -> str:
     """The innermost cause, short: 'Connection refused', 'timed out', ... (no headers, nothing secret)."""
-    for _ in range(10):
+    for _depth in range(10):
         inner = getattr(exc, "reason", None)
         if not isinstance(inner, BaseException):
             inner = exc.__cause__ or exc.__context__
@@ -567,8 +567,8 @@ def _read_arc_key(response: Any, url: str, key_dir: str) -> str:
     server could name any file on the host and get its contents back in the Authorization header.
     """
     header = response.headers.get("WWW-Authenticate", "")
-    scheme, _, realm = header.partition(" ")
-    key, _, path = realm.partition("=")
+    scheme, realm = header.partition(" ")[::2]
+    key, path = realm.partition("=")[::2]
     path = path.strip().strip('"')
     if scheme.lower() != "basic" or key.strip().lower() != "realm" or not path:
         raise IdentityError(

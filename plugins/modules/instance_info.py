@@ -27,6 +27,7 @@ attributes:
     description: The module only reads.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
 seealso:
   - module: managed_identity.azure.token_info
   - name: Azure Instance Metadata Service

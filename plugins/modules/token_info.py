@@ -34,6 +34,7 @@ attributes:
     description: The module changes nothing; in check mode it still gets the token.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
 options:
   resource:
     description:

@@ -43,7 +43,7 @@ def test_paging_follows_every_page(emu, run_playbook):
     result.assert_ok()
     names = [d["properties"]["roleName"] for d in out["first"]["response"]["value"]]
     assert len(names) == expected and "Reader" in names
-    pages = emu.counters("arm")["by_route"]["arm GET /{scope}/providers/Microsoft.Authorization/roleDefinitions"]
+    pages = emu.counters("arm")["by_route"]["GET /{scope}/providers/Microsoft.Authorization/roleDefinitions"]
     assert pages == -(-expected // 2)
 
 
@@ -62,7 +62,8 @@ def test_long_running_patch_is_waited_and_idempotent(emu, run_playbook):
     assert first["changed"] is True
     assert first["response"]["properties"]["provisioningState"] == "Succeeded"
     principal = first["response"]["identity"]["principalId"]
-    assert first["diff"]["before"]["identity"]["type"] if "identity" in first["diff"]["before"] else True
+    assert "identity" not in first["diff"]["before"]
+    assert first["diff"]["after"]["identity"]["principalId"] == principal
     assert second["changed"] is False
     assert emu.counters("arm")["writes"] == 1  # the second run wrote nothing
     state = world.arm_get(emu, vm_path("vm-plain"), VM_API).json()
@@ -96,8 +97,7 @@ def test_throttling_server_errors_and_dropped_connections_are_survived(emu, run_
     assert out["first"]["status_code"] in (200, 201)
     by_status = emu.counters("arm")["by_status"]
     assert by_status.get("429") == 2 and by_status.get("503") == 1
-    faults = emu.control("GET", "/faults")
-    assert all(f.get("hits", 0) >= 1 for f in faults) or faults == []
+    assert emu.control("GET", "/faults") == []  # every injected fault fired (each retires after its count)
     created = world.arm_get(emu, path, UAMI_API)
     assert created.status_code == 200 and created.json()["properties"]["principalId"]
 
@@ -107,7 +107,7 @@ def test_expired_token_is_renewed_once_after_401(emu, run_playbook):
     result, out = call(run_playbook, emu, {"path": SCOPE, "api_version": "2021-04-01"})
     result.assert_ok()
     assert out["first"]["response"]["name"] == "rg-granted"
-    assert emu.counters("entra")["by_route"][TOKEN_ROUTE] == 2
+    assert emu.counters()["by_route"][TOKEN_ROUTE] == 2
     assert emu.counters("arm")["by_status"] == {"401": 1, "200": 1}
 
 
@@ -122,7 +122,7 @@ def test_short_lived_tokens_are_renewed_during_a_long_wait(emu, run_playbook):
     result, out = call(run_playbook, emu, request)
     result.assert_ok()
     assert out["first"]["response"]["identity"]["type"] == "SystemAssigned"
-    assert emu.counters("entra")["by_route"][TOKEN_ROUTE] >= 2
+    assert emu.counters()["by_route"][TOKEN_ROUTE] >= 2
     assert "401" not in emu.counters("arm")["by_status"]
 
 

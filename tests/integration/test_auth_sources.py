@@ -10,6 +10,7 @@ caller's object id. No secret or token may appear in a -vvvv run.
 from __future__ import annotations
 
 import os
+import re
 import stat
 
 import arm_world as world
@@ -17,6 +18,7 @@ import pytest
 from arm_world import GRANTED, PLAYBOOKS, SUB, endpoints, read_vars, sp_auth
 
 READ = PLAYBOOKS / "read_resource_group.yml"
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +48,12 @@ def token_requests(emu, route="entra POST /{tenant}/oauth2/v2.0/token"):
 
 
 def test_service_principal_options(arm_world, run_playbook):
-    result = run_playbook(READ, extra_vars=read_vars(arm_world, sp_auth(arm_world, "workload"))).assert_ok()
+    result = run_playbook(READ, extra_vars=read_vars(arm_world, sp_auth(arm_world, "workload")), verbosity=4)
+    result.assert_ok()
     assert_read_as(result, arm_world.service_principal("workload")["object_id"])
+    # -vvvv shows module arguments and results: neither the secret nor any JWT (the ARM token) may be among them.
+    assert arm_world.service_principal("workload")["client_secret"] not in result.output
+    assert not JWT.search(result.output)
     # One token per module run: two modules, two token requests, reused for every ARM call of the run.
     assert token_requests(arm_world) == 2
 
@@ -109,6 +115,7 @@ def test_given_token_is_used_and_never_printed(arm_world, run_playbook):
     auth = {"auth_source": "token", "access_token": token, **endpoints(arm_world)}
     result = run_playbook(READ, extra_vars=read_vars(arm_world, auth), verbosity=4).assert_ok()
     assert_read_as(result, arm_world.service_principal("workload")["object_id"])
+    assert JWT.fullmatch(token)  # the pattern the other tests search for does match an emulator token
     assert token not in result.output
     assert token.split(".")[2] not in result.output  # not even the signature part
 

@@ -204,13 +204,13 @@ def test_role_assignment_info_filters_by_principal_role_and_scope(run_playbook, 
         run_task(run_playbook, emu, "role_assignment", args)
     before = writes(emu)
 
-    record, _ = run_task(
+    record, _made = run_task(
         run_playbook, emu, "role_assignment_info", {"resource_group": "rbac-rg", "principal_id": principal}
     )
     found = sorted((a["role_name"], a["scope"].lower()) for a in record.result["role_assignments"])
     assert found == [("Owner", "/subscriptions/%s" % SUB), ("Reader", RG_SCOPE.lower())]
 
-    record, _ = run_task(
+    record, _made = run_task(
         run_playbook,
         emu,
         "role_assignment_info",
@@ -218,7 +218,7 @@ def test_role_assignment_info_filters_by_principal_role_and_scope(run_playbook, 
     )
     assert [a["role_name"] for a in record.result["role_assignments"]] == ["Reader"]
 
-    record, _ = run_task(run_playbook, emu, "role_assignment_info", {"resource_group": "rbac-rg", "role": "Owner"})
+    record, _made = run_task(run_playbook, emu, "role_assignment_info", {"resource_group": "rbac-rg", "role": "Owner"})
     owners = {a["principal_id"] for a in record.result["role_assignments"]}
     assert principal in owners and emu.service_principal("operator")["object_id"] in owners
     assert all(a["role_name"] == "Owner" for a in record.result["role_assignments"])

@@ -42,7 +42,8 @@ def test_two_user_assigned_identities_are_never_dropped(run_playbook, emu):
     assert record.changed and made == 1
     after = identity_of(emu, "vm-two")
     assert after["type"] == "SystemAssigned, UserAssigned" and after["user_assigned"] == [ONE, TWO]
-    assert record.result["principal_id"] == after["principal_id"] is not None
+    assert after["principal_id"] is not None
+    assert record.result["principal_id"] == after["principal_id"]
     assert record.result["type"] == "SystemAssigned, UserAssigned"
     assert {k.lower() for k in record.result["user_assigned"]} == {ONE, TWO}
     record, made = vm_task(run_playbook, emu, system_assigned=True)

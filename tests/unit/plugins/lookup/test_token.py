@@ -77,7 +77,7 @@ def test_one_token_for_the_default_resource(lookup, imds):
 
 
 def test_one_token_per_term(lookup, imds):
-    url, _ = imds
+    url = imds[0]
     assert lookup.run(["https://vault.azure.net", "https://storage.azure.com/"], {}, endpoint=url) == [
         "token-for-https://vault.azure.net",
         "token-for-https://storage.azure.com/",
@@ -85,7 +85,7 @@ def test_one_token_per_term(lookup, imds):
 
 
 def test_errors_are_lookup_errors_with_the_fix(lookup, imds):
-    url, _ = imds
+    url = imds[0]
     with pytest.raises(AnsibleLookupError, match="does not know the resource 'https://unknown.example'"):
         lookup.run(["https://unknown.example"], {}, endpoint=url)
 

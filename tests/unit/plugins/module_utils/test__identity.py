@@ -311,7 +311,7 @@ def test_retry_after_is_honoured():
 
 def test_budget_is_respected_and_the_error_says_so():
     clock = Clock()
-    session = FakeSession(*[FakeResponse(410) for _ in range(20)])
+    session = FakeSession(*[FakeResponse(410)] * 20)
     with pytest.raises(IdentityError) as caught:
         token(session, policy=policy(max_wait=10, clock=clock))
     assert sum(clock.sleeps) <= 10

@@ -119,7 +119,7 @@ def test_query_is_encoded_and_api_version_replaced(clock):
     arm.request(
         "GET", ARM + RG + "?api-version=old", api_version="2022-04-01", query={"$filter": "principalId eq 'abc'"}
     )
-    url, _, query = session.sent[0]["url"].partition("?")
+    url, query = session.sent[0]["url"].split("?", 1)
     assert url == ARM + RG
     assert sorted(query.split("&")) == ["%24filter=principalId%20eq%20%27abc%27", "api-version=2022-04-01"]
 
@@ -127,7 +127,7 @@ def test_query_is_encoded_and_api_version_replaced(clock):
 def test_token_is_reused_across_requests(clock):
     session = FakeSession(response(200, {}), response(200, {}), response(200, {}))
     arm = client(session, clock)
-    for _ in range(3):
+    for _attempt in range(3):
         arm.get(RG, "2021-04-01")
     assert arm.credential.calls == [False, False, False]
     assert {s["headers"]["Authorization"] for s in session.sent} == {"Bearer %s-1" % TOKEN}

@@ -105,7 +105,7 @@ def test_idempotent_patch_that_already_matches_sends_no_write(monkeypatch, capsy
         response(200, current),
     )
     assert result["changed"] is False
-    assert [m for m, _, _ in sent] == ["GET"]
+    assert [request[0] for request in sent] == ["GET"]
 
 
 def test_idempotent_patch_in_check_mode_reports_diff_and_sends_no_write(monkeypatch, capsys):
@@ -125,7 +125,7 @@ def test_idempotent_patch_in_check_mode_reports_diff_and_sends_no_write(monkeypa
         response(200, current),
     )
     assert result["changed"] is True
-    assert [m for m, _, _ in sent] == ["GET"]
+    assert [request[0] for request in sent] == ["GET"]
     assert result["diff"]["before"]["identity"]["type"] == "None"
     assert result["diff"]["after"]["identity"]["type"] == "SystemAssigned"
 
@@ -158,7 +158,7 @@ def test_idempotent_patch_that_differs_writes_and_waits(monkeypatch, capsys):
         ),
     )
     assert result["changed"] is True
-    assert [m for m, _, _ in sent] == ["GET", "PATCH", "GET", "GET"]
+    assert [request[0] for request in sent] == ["GET", "PATCH", "GET", "GET"]
     assert sent[1][2] == {"identity": {"type": "SystemAssigned"}}
     assert result["response"]["identity"]["principalId"] == "p"
     assert result["diff"]["after"]["identity"]["principalId"] == "p"
@@ -184,12 +184,12 @@ def test_plain_post_in_check_mode_is_not_sent(monkeypatch, capsys):
 
 
 def test_get_is_unchanged_and_returns_headers(monkeypatch, capsys):
-    result, _ = run_module(
+    result = run_module(
         monkeypatch,
         capsys,
         {"path": VM, "api_version": "1"},
         response(200, {"id": VM}, {"x-ms-request-id": "r1", "x-ms-ratelimit-remaining-subscription-reads": "249"}),
-    )
+    )[0]
     assert result["changed"] is False
     assert result["status_code"] == 200
     assert result["headers"] == {"x-ms-request-id": "r1", "x-ms-ratelimit-remaining-subscription-reads": "249"}
@@ -208,14 +208,14 @@ def test_paginate_concatenates_pages(monkeypatch, capsys):
 
 
 def test_failure_names_the_action_status_and_code(monkeypatch, capsys):
-    result, _ = run_module(
+    result = run_module(
         monkeypatch,
         capsys,
         {"path": VM, "api_version": "1"},
         response(
             403, {"error": {"code": "AuthorizationFailed", "message": "The client 'x' ..."}}, {"x-ms-request-id": "r1"}
         ),
-    )
+    )[0]
     assert result["failed"] is True
     assert result["msg"].startswith("Failed to GET %s (HTTP 403, AuthorizationFailed): The client 'x'" % VM)
     assert result["request_id"] == "r1" and result["error_code"] == "AuthorizationFailed"

@@ -73,19 +73,19 @@ def test_existing_group(monkeypatch, capsys):
 
 
 def test_missing_group_is_not_an_error(monkeypatch, capsys):
-    result, _ = run(monkeypatch, capsys, response(404, fixture("arm-error-ResourceGroupNotFound-404.observed.json")))
+    result = run(monkeypatch, capsys, response(404, fixture("arm-error-ResourceGroupNotFound-404.observed.json")))[0]
     assert result["exists"] is False and not result.get("failed")
 
 
 def test_missing_subscription_fails(monkeypatch, capsys):
     body = {"error": {"code": "SubscriptionNotFound", "message": "The subscription 'x' could not be found."}}
-    result, _ = run(monkeypatch, capsys, response(404, body))
+    result = run(monkeypatch, capsys, response(404, body))[0]
     assert result["failed"] is True and "SubscriptionNotFound" in result["msg"]
 
 
 def test_forbidden_quotes_azure_and_explains_propagation(monkeypatch, capsys):
     body = fixture("arm-error-AuthorizationFailed-403.observed.json")
-    result, _ = run(monkeypatch, capsys, response(403, body, {"x-ms-request-id": "r1"}))
+    result = run(monkeypatch, capsys, response(403, body, {"x-ms-request-id": "r1"}))[0]
     assert result["failed"] is True
     assert body["error"]["message"] in result["msg"]
     assert "HTTP 403, AuthorizationFailed" in result["msg"]

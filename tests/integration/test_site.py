@@ -1,0 +1,212 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) managed_identity.azure contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""playbooks/site.yml and teardown.yml end to end against the emulator, asserting the emulator's state after each run:
+identities and role assignments exactly as intended, nothing written by a second run, nothing left (and nothing
+pre-existing removed) by teardown."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from site_world import (
+    DEMO_INVENTORY,
+    READER,
+    SEEDS,
+    SITE,
+    TEARDOWN,
+    assignments,
+    principal_ids,
+    site_inventory,
+    uamis,
+    vms,
+)
+
+pytestmark = [pytest.mark.emulator, pytest.mark.slow]
+
+SUB = "2d6a4c1e-5b7f-4e0a-9c3d-8f1e2a3b4c5d"
+RG_WEB = "/subscriptions/%s/resourcegroups/rg-web" % SUB
+RG_DATA = "/subscriptions/%s/resourcegroups/rg-data" % SUB
+LEGACY = RG_WEB + "/providers/microsoft.managedidentity/userassignedidentities/id-legacy"
+FLEET_SUB = "7b3e9f2a-1c4d-4e6f-8a9b-0c1d2e3f4a5b"
+FLEET_RG = "/subscriptions/%s/resourcegroups/rg-fleet" % FLEET_SUB
+SHARED = FLEET_RG + "/providers/microsoft.managedidentity/userassignedidentities/id-azure-vms"
+
+
+def recap_changed(result) -> int:
+    return sum(host["changed"] for host in result.stats.values())
+
+
+def records(result, name: str, host: str) -> list:
+    """The records of a task by its name without the role prefix ("managed_identity.azure.<role> : ")."""
+    return [t for t in result.tasks if t.host == host and t.task.split(" : ", 1)[-1] == name]
+
+
+def reports(result) -> dict:
+    """Host -> the validate_access report line."""
+    name = "Report how long access took to appear"
+    return {t.host: t.result["msg"] for t in result.tasks if t.task.split(" : ", 1)[-1] == name}
+
+
+def test_site_system_identities_second_run_and_teardown(run_playbook, start_emulator):
+    # A propagation delay longer than the way from the grant to the first GET: validation has to wait it out.
+    emu = start_emulator(seed=SEEDS / "three_vms.yaml", extra_args=("--propagation-delay", "20"))
+    operator = emu.operator["object_id"]
+    before = emu.state()
+    legacy = uamis(before)[LEGACY]
+    inventory = site_inventory(emu)
+    env = emu.operator_env()
+
+    first = run_playbook(SITE, inventory=inventory, env=env).assert_ok()
+
+    state = emu.state()
+    after = vms(state)
+    assert {name: (vm["type"], vm["user_assigned"]) for name, vm in after.items()} == {
+        "web1": ("SystemAssigned", []),
+        "web2": ("SystemAssigned, UserAssigned", [LEGACY]),
+        "db1": ("SystemAssigned", []),
+    }
+    system = {name: vm["principal_id"].lower() for name, vm in after.items()}
+    assert assignments(state, but=operator) == sorted(
+        [
+            {"principal_id": system["db1"], "role": READER, "scope": RG_DATA},
+            {"principal_id": system["web1"], "role": READER, "scope": RG_WEB},
+            {"principal_id": system["web2"], "role": READER, "scope": RG_WEB},
+        ],
+        key=lambda a: (a["scope"], a["principal_id"]),
+    )
+    assert set(uamis(state)) == {LEGACY}
+    # Each VM validated with its own system identity's token (web2 has two identities; IMDS picks the system one),
+    # after waiting for the role to propagate, with the retries visible.
+    assert {host: system[host] in msg for host, msg in reports(first).items()} == {h: True for h in system}
+    assert "FAILED - RETRYING" in first.stdout
+    assert "access appeared after" in first.stdout
+    assert first.stats["localhost"]["changed"] == 6  # 3 identities enabled, 3 roles granted
+
+    emu.set_knobs(propagation_delay=0)
+    emu.reset_counters()
+    second = run_playbook(SITE, inventory=inventory, env=env).assert_ok()
+    assert recap_changed(second) == 0
+    assert emu.counters("arm")["writes"] == 0
+    assert emu.state()["role_assignments"] == state["role_assignments"]
+    assert set(reports(second)) == {"web1", "web2", "db1"}
+
+    run_playbook(TEARDOWN, inventory=inventory, env=env).assert_ok()
+
+    state = emu.state()
+    assert {name: (vm["type"], vm["user_assigned"]) for name, vm in vms(state).items()} == {
+        "web1": ("None", []),
+        "web2": ("UserAssigned", [LEGACY]),
+        "db1": ("None", []),
+    }
+    assert assignments(state, but=operator) == []
+    assert assignments(state) == assignments(before)
+    assert uamis(state)[LEGACY] == legacy  # the VM's own identity is untouched
+    assert not principal_ids(state) & set(system.values())  # the system identities' principals are gone
+
+
+def test_site_shared_identity_on_a_fleet(run_playbook, start_emulator):
+    emu = start_emulator(seed=SEEDS / "fleet20.yaml")
+    operator = emu.operator["object_id"]
+    inventory = site_inventory(emu, enable_identity_mode="shared_user_assigned")
+    env = {**emu.operator_env(), "ANSIBLE_FORKS": "10"}
+
+    first = run_playbook(SITE, inventory=inventory, env=env).assert_ok()
+
+    state = emu.state()
+    identities = uamis(state)
+    assert list(identities) == [SHARED]
+    shared = identities[SHARED]["properties"]
+    fleet = vms(state)
+    assert len(fleet) == 20
+    assert {(vm["type"], tuple(vm["user_assigned"])) for vm in fleet.values()} == {("UserAssigned", (SHARED,))}
+    assert assignments(state, but=operator) == [
+        {"principal_id": shared["principalId"].lower(), "role": READER, "scope": FLEET_RG}
+    ]
+    # Every VM got its token from the shared identity (selected by client ID) and read the resource group with it.
+    assert len(reports(first)) == 20
+    assert all(shared["principalId"] in msg for msg in reports(first).values())
+
+    run_playbook(TEARDOWN, inventory=inventory, env=env).assert_ok()
+
+    state = emu.state()
+    assert uamis(state) == {}
+    assert {vm["type"] for vm in vms(state).values()} == {"None"}
+    assert assignments(state, but=operator) == []
+
+
+def test_demo_inventory_with_the_vm_extension_endpoint(run_playbook, emulator, tmp_path):
+    """playbooks/inventory/demo.yml on the tutorial's world, validating through the legacy extension endpoint."""
+    ready_file = tmp_path / "ready.json"
+    ready_file.write_text(json.dumps(emulator.info), encoding="utf-8")
+    env = {**emulator.operator_env(), "AZURE_EMULATOR_READY_FILE": str(ready_file)}
+
+    result = run_playbook(
+        SITE,
+        inventory=DEMO_INVENTORY,
+        env=env,
+        extra_vars={"validate_access_source": "vm_extension"},
+    ).assert_ok()
+
+    principal = vms(emulator.state())["myVM"]["principal_id"]
+    assert principal in reports(result)["myVM"]
+    [token] = records(result, "Get an access token from the VM's managed identity (vm_extension)", "myVM")
+    assert token.status == "ok"
+    assert '"name": "DevTest"' in result.stdout and '"location": "westus"' in result.stdout
+
+
+def test_validate_access_waits_then_fails_with_what_to_check(run_playbook, start_emulator):
+    """An identity with no role: 403 AuthorizationFailed is retried (visibly) until the timeout, then a clear failure."""
+    emu = start_emulator(seed=SEEDS / "three_vms.yaml")
+    inventory = site_inventory(emu)
+    web2 = inventory["all"]["children"]["azure_vms"]["hosts"]["web2"]
+    play = [
+        {
+            "name": "validate web2 with its legacy identity, which has no role",
+            "hosts": "web2",
+            "gather_facts": False,
+            "module_defaults": {
+                "group/managed_identity.azure.azure": {"arm_endpoint": emu.arm_endpoint, "ca_path": emu.ca_bundle}
+            },
+            "roles": [
+                {
+                    "role": "managed_identity.azure.validate_access",
+                    "vars": {"validate_access_timeout": 3, "validate_access_delay": 1},
+                }
+            ],
+        }
+    ]
+    emu.reset_counters()
+
+    result = run_playbook(play, inventory=inventory, env=emu.operator_env())
+
+    assert result.rc != 0
+    assert web2["azure_resource_group"] == "rg-web"
+    [failure] = records(result, "Fail when the VM's identity cannot read resource group rg-web", "web2")
+    assert failure.failed
+    assert "still cannot read resource group rg-web after 3 s" in failure.result["msg"]
+    assert "AuthorizationFailed" in failure.result["msg"]
+    assert result.stdout.count("FAILED - RETRYING") == 3
+    assert emu.counters("arm")["by_status"].get("403", 0) == 4
+    assert emu.counters("arm")["writes"] == 0
+
+
+def test_validate_access_refuses_windows_guests_at_once(run_playbook):
+    play = [
+        {
+            "name": "validate a Windows VM",
+            "hosts": "winvm",
+            "gather_facts": False,
+            "roles": [{"role": "managed_identity.azure.validate_access"}],
+        }
+    ]
+    inventory = {"all": {"hosts": {"winvm": {"ansible_connection": "winrm", "ansible_host": "127.0.0.1"}}}}
+
+    result = run_playbook(play, inventory=inventory)
+
+    assert result.rc != 0
+    failure = records(result, "Stop on Windows guests", "winvm")[0]
+    assert failure.failed
+    assert "does not support Windows guests yet: winvm runs Windows" in failure.result["msg"]
+    assert result.tasks[-1] is failure
