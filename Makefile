@@ -31,8 +31,8 @@ help:
 setup:
 	@PYTHON="$(PYTHON)" tools/setup.sh
 
-test: setup
-	@tools/test.sh $(STAGES)
+test:
+	@tools/test.sh setup $(STAGES)
 
 demo: setup
 	@$(PY) tools/demo.py

@@ -169,8 +169,9 @@ def demo(propagation_delay: float) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--propagation-delay", type=float, default=5.0,
-                        help="seconds before a new role assignment takes effect (default: 5)")
+    # Long enough that the validation visibly waits for it even on a fast machine, short enough to watch.
+    parser.add_argument("--propagation-delay", type=float, default=10.0,
+                        help="seconds before a new role assignment takes effect (default: 10)")
     args = parser.parse_args()
     # SIGTERM (a CI runner stopping the job) unwinds like Ctrl-C, so the emulator is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

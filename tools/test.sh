@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make test: run every stage (after make setup), keep going past a failure, then print one summary with timings.
+# make test: run make setup, then every stage, keep going past a failed stage, then print one summary with timings.
 # Exit status is non-zero when any stage failed.
 set -uo pipefail
 
@@ -19,6 +19,9 @@ for stage in "${stages[@]}"; do
     seconds="$((elapsed / 10)).$((elapsed % 10))"
     if [[ $rc -eq 0 ]]; then status=ok; else status="FAILED (exit $rc)"; failed=1; fi
     summary+=("$(printf '  %-16s %8ss  %s' "$stage" "$seconds" "$status")")
+    if [[ $stage == setup && $rc -ne 0 ]]; then
+        break  # nothing else can run without the tools
+    fi
 done
 
 echo

@@ -53,8 +53,8 @@ def start_emulator():
 
     started = []
 
-    def start(seed=None, extra_args=()):
-        emulator = RunningEmulator.start(seed=seed, extra_args=extra_args)
+    def start(seed=None, extra_args=(), **kwargs):
+        emulator = RunningEmulator.start(seed=seed, extra_args=extra_args, **kwargs)
         started.append(emulator)
         return emulator
 
