@@ -1,10 +1,10 @@
 """Per-task cost of ``token_info`` against ``ansible.builtin.ping`` on the same host, same playbook settings.
 
-Starts an emulator with a VM that has one user-assigned identity, then runs, alternately, a playbook of N
-``token_info`` tasks (IMDS of that VM via AZURE_POD_IDENTITY_AUTHORITY_HOST), a playbook of N ``ping`` tasks and an
-empty playbook (ansible-playbook's own start-up, subtracted). Prints per-task wall time and CPU time (median of the
-rounds) and their ratios against the target of 1.25x ping. CPU time (ansible-playbook and everything it forks) is
-the steadier figure on a busy machine; wall time includes the wait for the emulated IMDS.
+Starts an emulator with a VM that has one user-assigned identity, then runs, interleaved in a rotating order, a
+playbook of N ``token_info`` tasks (IMDS of that VM via AZURE_POD_IDENTITY_AUTHORITY_HOST), a playbook of N ``ping``
+tasks and an empty playbook (ansible-playbook's own start-up, subtracted). Prints per-task wall time and CPU time
+(median of the rounds) and their ratios against the target of 1.25x ping. CPU time (ansible-playbook and everything
+it forks) is the steadier figure on a busy machine; wall time includes the wait for the emulated IMDS.
 
     .venv/bin/python bench/token_info_vs_ping.py [--tasks 20] [--rounds 3]
 """
@@ -62,9 +62,11 @@ def main() -> None:
                                 for i in range(args.tasks)]),
         }
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in playbooks}
+        names = list(playbooks)
         for round_ in range(args.rounds):
-            for name, playbook in playbooks.items():
-                times[name].append(timed(playbook, env, Path(tmp) / ("%s-%d" % (name, round_))))
+            # Rotate the order each round so a burst of load elsewhere on the machine does not always hit one kind.
+            for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+                times[name].append(timed(playbooks[name], env, Path(tmp) / ("%s-%d" % (name, round_))))
         calls = emulator.counters("imds")
 
     print("%d tasks per playbook, %d rounds, median per task after subtracting the empty play:" % (

@@ -51,16 +51,26 @@ class Emulator:
     def __init__(self, workdir: Path, propagation_delay: float) -> None:
         self.ready_file = workdir / "ready.json"
         self.log = workdir / "emulator.log"
-        args = [sys.executable, "-m", "azure_emulator", "--ready-file", str(self.ready_file),
-                "--propagation-delay", str(propagation_delay)]
+        args = [
+            sys.executable,
+            "-m",
+            "azure_emulator",
+            "--ready-file",
+            str(self.ready_file),
+            "--propagation-delay",
+            str(propagation_delay),
+        ]
         with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True
+            )
         deadline = time.monotonic() + READY_TIMEOUT
         while not self.ready_file.exists():
             if self.process.poll() is not None:
-                raise DemoFailed("the emulator exited with %s before it was ready:\n%s"
-                                 % (self.process.returncode, self.log.read_text(errors="replace")))
+                raise DemoFailed(
+                    "the emulator exited with %s before it was ready:\n%s"
+                    % (self.process.returncode, self.log.read_text(errors="replace"))
+                )
             if time.monotonic() > deadline:
                 raise DemoFailed("the emulator was not ready within %d s" % READY_TIMEOUT)
             time.sleep(0.05)
@@ -85,8 +95,9 @@ class Emulator:
 
 
 def playbook_env(emulator: Emulator) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(UNWANTED_PREFIXES) and k.upper() not in UNWANTED_NAMES}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(UNWANTED_PREFIXES) and k.upper() not in UNWANTED_NAMES
+    }
     operator = emulator.info["service_principals"][0]
     env.update(
         # The operator's credentials, as the Azure SDKs' environment variables (never printed).
@@ -109,8 +120,7 @@ def run_playbook(playbook: str, env: dict) -> dict[str, dict[str, int]]:
     """Run ansible-playbook with the demo inventory, streaming its output; returns the recap per host."""
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(INVENTORY), playbook]
     note("$ ansible-playbook -i %s %s" % (INVENTORY.relative_to(ROOT), playbook))
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in process.stdout:
         print(line, end="", flush=True)
@@ -134,13 +144,19 @@ def demo(propagation_delay: float) -> None:
         emulator = Emulator(Path(workdir), propagation_delay)
         try:
             vm = emulator.info["vms"][0]
-            note("ARM %s, Entra ID %s, myVM's IMDS %s" % (emulator.info["arm_endpoint"],
-                                                           emulator.info["authority_host"], vm["imds_endpoint"]))
+            note(
+                "ARM %s, Entra ID %s, myVM's IMDS %s"
+                % (emulator.info["arm_endpoint"], emulator.info["authority_host"], vm["imds_endpoint"])
+            )
             note("a new role assignment takes %g s to reach ARM (Azure: up to 10 minutes)" % propagation_delay)
             env = playbook_env(emulator)
 
-            heading("Steps 1-3 (playbooks/site.yml): enable myVM's system-assigned managed identity, grant it Reader\n"
-                    "on resource group DevTest, then on the VM get an access token from IMDS and call ARM with it")
+            heading(
+                "The tutorial's three steps, as playbooks/site.yml:\n"
+                "  1. Enable the system-assigned managed identity on myVM          (role enable_identity)\n"
+                "  2. Grant myVM's identity Reader on resource group DevTest       (role grant_access)\n"
+                "  3. On the VM, get an access token from IMDS and call ARM with it (role validate_access)"
+            )
             run_playbook("playbooks/site.yml", env)
 
             heading("Run it again (ansible-playbook managed_identity.azure.site): everything is in place already")
@@ -155,11 +171,16 @@ def demo(propagation_delay: float) -> None:
             heading("Clean up (playbooks/teardown.yml): remove the role assignment, disable the identity")
             run_playbook("playbooks/teardown.yml", env)
             state = emulator.control("GET", "/state")
-            left = [a for a in state["role_assignments"].values()
-                    if a["properties"]["principalId"] != emulator.info["service_principals"][0]["object_id"]]
+            left = [
+                a
+                for a in state["role_assignments"].values()
+                if a["properties"]["principalId"] != emulator.info["service_principals"][0]["object_id"]
+            ]
             vm_after = next(r for r in state["resources"].values() if r["id"].lower() == vm["id"].lower())
-            note("myVM identity after teardown: %s; role assignments left besides the operator's: %d"
-                 % ((vm_after.get("identity") or {}).get("type", "None"), len(left)))
+            note(
+                "myVM identity after teardown: %s; role assignments left besides the operator's: %d"
+                % ((vm_after.get("identity") or {}).get("type", "None"), len(left))
+            )
             if left or (vm_after.get("identity") or {}).get("type", "None") != "None":
                 raise DemoFailed("teardown left something behind")
         finally:
@@ -170,8 +191,12 @@ def demo(propagation_delay: float) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     # Long enough that the validation visibly waits for it even on a fast machine, short enough to watch.
-    parser.add_argument("--propagation-delay", type=float, default=10.0,
-                        help="seconds before a new role assignment takes effect (default: 10)")
+    parser.add_argument(
+        "--propagation-delay",
+        type=float,
+        default=10.0,
+        help="seconds before a new role assignment takes effect (default: 10)",
+    )
     args = parser.parse_args()
     # SIGTERM (a CI runner stopping the job) unwinds like Ctrl-C, so the emulator is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -184,8 +209,10 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\ndemo: interrupted", file=sys.stderr)
         return 130
-    heading("Done in %.0f s: the VM's own identity read its resource group, and nothing is left behind"
-            % (time.monotonic() - started))
+    heading(
+        "Done in %.0f s: the VM's own identity read its resource group, and nothing is left behind"
+        % (time.monotonic() - started)
+    )
     return 0
 
 

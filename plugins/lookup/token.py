@@ -16,8 +16,6 @@ description:
   - The token is a secret. Use it only in tasks that set C(no_log=true).
 author:
   - managed_identity.azure contributors (@managed-identity)
-requirements:
-  - requests (on the controller)
 extends_documentation_fragment:
   - managed_identity.azure.identity
   - managed_identity.azure.identity.connection

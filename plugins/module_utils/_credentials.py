@@ -249,7 +249,6 @@ class ManagedIdentityCredential(_CachedCredential):
         object_id: Optional[str] = None,
         msi_res_id: Optional[str] = None,
         environ: Mapping[str, str],
-        session: Any,
         timeout: float = 10,
         max_wait: float = 80,
         warn: Optional[Callable[[str], None]] = None,
@@ -261,7 +260,6 @@ class ManagedIdentityCredential(_CachedCredential):
         self.object_id = object_id
         self.msi_res_id = msi_res_id
         self._environ = environ
-        self._session = session
         self._timeout = timeout
         self._max_wait = max_wait
         self._warn = warn
@@ -285,7 +283,6 @@ class ManagedIdentityCredential(_CachedCredential):
             timeout=self._timeout,
             max_wait=self._max_wait,
             environ=self._environ,
-            session=self._session,
             warn=self._warn,
         )
         return AccessToken(token.access_token, int(token.expires_on))
@@ -488,7 +485,6 @@ def build_credential(
             object_id=object_id,
             msi_res_id=msi_res_id,
             environ=env,
-            session=session,
             # auto probes: a host without managed identity must not cost the whole retry budget.
             timeout=min(timeout, 5.0) if source == "auto" else timeout,
             max_wait=0 if source == "auto" else max(max_wait, 80.0),

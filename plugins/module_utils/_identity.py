@@ -21,11 +21,11 @@ import os
 import re
 import stat
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
+from ansible_collections.managed_identity.azure.plugins.module_utils import _http
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
     ConfigurationError,
     EndpointUnreachable,
@@ -36,15 +36,6 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._retry impo
     RetryPolicy,
     parse_retry_after,
 )
-
-try:
-    import requests
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR: Optional[str] = traceback.format_exc()
-else:
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
 
 SOURCES = ("imds", "vm_extension", "app_service", "arc", "service_fabric", "azure_ml", "cloud_shell")
 SELECTORS = ("client_id", "object_id", "msi_res_id")
@@ -142,7 +133,6 @@ def get_token(
     timeout: float = 10,
     max_wait: float = 80,
     environ: Optional[Mapping[str, str]] = None,
-    session: Optional[requests.Session] = None,
     warn: Optional[Callable[[str], None]] = None,
     policy: Optional[RetryPolicy] = None,
     arc_key_dir: str = ARC_KEY_DIR,
@@ -152,7 +142,6 @@ def get_token(
     Raises ``ConfigurationError`` for bad input, ``EndpointUnreachable`` when nothing answers at the
     endpoint, ``IdentityError`` when the endpoint refuses. ``policy`` and ``arc_key_dir`` exist for tests.
     """
-    _require_requests()
     environ = os.environ if environ is None else environ
     if not resource or not str(resource).strip():
         raise ConfigurationError(
@@ -175,16 +164,10 @@ def get_token(
     if policy is None:
         statuses = IMDS_RETRY_STATUSES if source in ("imds", "vm_extension", "arc") else _NON_VM_RETRY_STATUSES
         policy = RetryPolicy(max_wait, statuses)
-    own_session = session is None or request.thumbprint is not None
-    http = _new_session(request.thumbprint) if own_session else session
-    try:
-        response = _send(http, request, policy, timeout, source)
-        if source == "arc" and response.status_code == 401:
-            request.headers["Authorization"] = "Basic %s" % _read_arc_key(response, request.url, arc_key_dir)
-            response = _send(http, request, policy, timeout, source)
-    finally:
-        if own_session:
-            http.close()
+    response = _send(request, policy, timeout, source)
+    if source == "arc" and response.status_code == 401:
+        request.headers["Authorization"] = "Basic %s" % _read_arc_key(response, request.url, arc_key_dir)
+        response = _send(request, policy, timeout, source)
     if response.status_code != 200:
         raise _token_error(response, request, source, resource, selector, policy)
     return _parse_token(response, request, source, resource, selector)
@@ -196,21 +179,14 @@ def get_instance_metadata(
     timeout: float = 10,
     max_wait: float = 80,
     environ: Optional[Mapping[str, str]] = None,
-    session: Optional[requests.Session] = None,
     policy: Optional[RetryPolicy] = None,
 ) -> Dict[str, Any]:
     """The ``compute`` block of IMDS instance metadata, with the same retry policy as tokens."""
-    _require_requests()
     environ = os.environ if environ is None else environ
     url = _imds_url(endpoint, environ, IMDS_INSTANCE_PATH)
     request = _Request("GET", url, {"api-version": IMDS_INSTANCE_API_VERSION}, {"Metadata": "true"})
     policy = policy or RetryPolicy(max_wait, IMDS_RETRY_STATUSES)
-    http = session or _new_session(None)
-    try:
-        response = _send(http, request, policy, timeout, "imds", _INSTANCE_ENDPOINT)
-    finally:
-        if session is None:
-            http.close()
+    response = _send(request, policy, timeout, "imds", _INSTANCE_ENDPOINT)
     body = _json(response)
     if response.status_code != 200:
         code, description = _error_fields(body, response)
@@ -417,62 +393,6 @@ _BUILDERS = {
 # --- transport ------------------------------------------------------------------------------------
 
 
-def _require_requests() -> None:
-    if not HAS_REQUESTS:
-        raise ConfigurationError("The Python library requests is required on the host that gets the token; install it.")
-
-
-def _new_session(thumbprint: Optional[str]) -> requests.Session:
-    session = requests.Session()
-    # Identity endpoints are host-local and IMDS is "not supported behind a proxy"
-    # (instance-metadata-service.md): ignore proxy variables and .netrc.
-    session.trust_env = False
-    if thumbprint:
-        session.mount("https://", _pinned_adapter(thumbprint))
-    return session
-
-
-def _pinned_adapter(thumbprint: str) -> requests.adapters.HTTPAdapter:
-    """An adapter that trusts exactly the certificate whose SHA-1 fingerprint is ``thumbprint``.
-
-    Service Fabric's identity server has a cluster-generated certificate no CA vouches for; the
-    platform publishes its thumbprint in IDENTITY_SERVER_THUMBPRINT for clients to pin.
-    """
-    from requests.adapters import HTTPAdapter
-
-    class PinnedAdapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["assert_fingerprint"] = thumbprint
-            super().init_poolmanager(*args, **kwargs)
-
-        def build_connection_pool_key_attributes(self, request: Any, verify: Any, cert: Any = None) -> Any:
-            # requests >= 2.32: the pin replaces CA verification (urllib3 checks the fingerprint).
-            host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-            pool_kwargs["cert_reqs"] = "CERT_NONE"
-            pool_kwargs.pop("ca_certs", None)
-            pool_kwargs.pop("ca_cert_dir", None)
-            return host_params, pool_kwargs
-
-        def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-            # requests < 2.32 configures verification here instead.
-            super().cert_verify(conn, url, verify, cert)
-            conn.cert_reqs = "CERT_NONE"
-            conn.ca_certs = None
-            conn.ca_cert_dir = None
-
-    return PinnedAdapter()
-
-
-def _unreachable(exc: Exception) -> bool:
-    """Nothing listens (refused, no route, name not resolved, connect timeout), as opposed to a dropped reply."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-
-    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
-
-
 _TOKEN_ENDPOINT = (
     "reach the managed identity endpoint",
     "This host may not be an Azure VM (or other Azure compute with a managed identity), or it may have no managed "
@@ -485,50 +405,51 @@ _INSTANCE_ENDPOINT = (
 
 
 def _send(
-    http: requests.Session,
     request: _Request,
     policy: RetryPolicy,
     timeout: float,
     source: str,
     purpose: Tuple[str, str] = _TOKEN_ENDPOINT,
-):
+) -> _http.Response:
     timeouts = (min(float(timeout), CONNECT_TIMEOUT_CAP), float(timeout))
     while True:
         try:
-            response = http.request(
+            response = _http.request(
                 request.method,
                 request.url,
                 params=request.params,
                 headers=request.headers,
                 data=request.data,
                 timeout=timeouts,
-                allow_redirects=False,  # never carry identity headers to another place
+                pin_sha1=request.thumbprint,
             )
-        except requests.exceptions.SSLError as exc:
-            if request.thumbprint and "did not match" in _reason(exc):
-                raise IdentityError(
-                    "The server certificate of %s does not match IDENTITY_SERVER_THUMBPRINT (%s); refusing to send "
-                    "the identity header. (%s)" % (request.url, request.thumbprint, _reason(exc))
-                ) from None
-            raise IdentityError("TLS failed with %s: %s" % (request.url, _reason(exc))) from None
-        except requests.exceptions.ConnectionError as exc:
-            if _unreachable(exc):
-                raise EndpointUnreachable(
-                    "Could not connect to %s (source %s): %s. %s" % (request.url, source, _reason(exc), purpose[1]),
-                    action=purpose[0],
-                ) from None
-            if policy.wait_before_retry(None):
-                continue
+        except ValueError as exc:
+            raise ConfigurationError("Cannot call the identity endpoint %s: %s." % (request.url, exc)) from None
+        except _http.PinMismatch as exc:
             raise IdentityError(
-                "The connection to %s kept failing (%s) for %.0f s of max_wait %.0f s."
-                % (request.url, _reason(exc), policy.waited, policy.max_wait)
+                "The server certificate of %s does not match IDENTITY_SERVER_THUMBPRINT (%s); refusing to send "
+                "the identity header. (%s)" % (request.url, request.thumbprint, exc.reason)
             ) from None
-        except requests.exceptions.Timeout as exc:
+        except _http.TLSFailure as exc:
+            raise IdentityError("TLS failed with %s: %s" % (request.url, exc.reason)) from None
+        except _http.Unreachable as exc:
+            raise EndpointUnreachable(
+                "Could not connect to %s (source %s): %s. %s" % (request.url, source, exc.reason, purpose[1]),
+                action=purpose[0],
+            ) from None
+        except _http.TimedOut as exc:
             if policy.wait_before_retry(None):
                 continue
             raise IdentityError(
                 "%s did not answer within timeout %s s (%s), also after retries for %.0f s of max_wait %.0f s."
-                % (request.url, timeout, _reason(exc), policy.waited, policy.max_wait)
+                % (request.url, timeout, exc.reason, policy.waited, policy.max_wait)
+            ) from None
+        except _http.Interrupted as exc:
+            if policy.wait_before_retry(None):
+                continue
+            raise IdentityError(
+                "The connection to %s kept failing (%s) for %.0f s of max_wait %.0f s."
+                % (request.url, exc.reason, policy.waited, policy.max_wait)
             ) from None
         if _entra_verdict(response):
             return response
@@ -537,30 +458,16 @@ def _send(
         return response
 
 
-def _entra_verdict(response: Any) -> bool:
+def _entra_verdict(response: _http.Response) -> bool:
     """A 5xx that carries Entra ID's AADSTS error is final, not transient: App Service reports an unknown
     resource that way (MSAL-py: "wrong resource ends up with a vague statusCode=500")."""
-    return response.status_code >= 500 and "AADSTS" in (response.text or "")
-
-
-def _reason(exc: BaseException) -> str:
-    """The innermost cause, short: 'Connection refused', 'timed out', ... (no headers, nothing secret)."""
-    for _depth in range(10):
-        inner = getattr(exc, "reason", None)
-        if not isinstance(inner, BaseException):
-            inner = exc.__cause__ or exc.__context__
-        if not isinstance(inner, BaseException):
-            break
-        exc = inner
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
+    return response.status_code >= 500 and "AADSTS" in response.text
 
 
 # --- responses ------------------------------------------------------------------------------------
 
 
-def _read_arc_key(response: Any, url: str, key_dir: str) -> str:
+def _read_arc_key(response: _http.Response, url: str, key_dir: str) -> str:
     """The key the Arc agent wrote for this challenge, read only from a file that satisfies every SDK rule.
 
     The challenge (``WWW-Authenticate: Basic realm=<path>``) names a file; a hostile or confused
@@ -615,14 +522,14 @@ def _read_arc_key(response: Any, url: str, key_dir: str) -> str:
         raise refuse("does not hold a text key") from None
 
 
-def _json(response: Any) -> Any:
+def _json(response: _http.Response) -> Any:
     try:
         return response.json()
     except ValueError:
         return None
 
 
-def _error_fields(body: Any, response: Any) -> Tuple[Optional[str], str]:
+def _error_fields(body: Any, response: _http.Response) -> Tuple[Optional[str], str]:
     """(code, description) from the error shapes the sources use: OAuth, ``{error:{code,message}}``, App Service."""
     if isinstance(body, dict):
         error = body.get("error")
@@ -633,11 +540,11 @@ def _error_fields(body: Any, response: Any) -> Tuple[Optional[str], str]:
         if body.get("message") or body.get("Message"):
             code = body.get("statusCode") or body.get("code")
             return (str(code) if code else None), str(body.get("message") or body.get("Message"))
-    text = (getattr(response, "text", "") or "").strip()
+    text = response.text.strip()
     return None, text[:300]
 
 
-def _waited(policy: RetryPolicy, response: Any) -> str:
+def _waited(policy: RetryPolicy, response: _http.Response) -> str:
     if response.status_code in policy.retry_statuses:
         return " (still, after retrying for %.0f s of max_wait %.0f s; raise max_wait if the endpoint is updating)" % (
             policy.waited,
@@ -646,7 +553,9 @@ def _waited(policy: RetryPolicy, response: Any) -> str:
     return ""
 
 
-def _token_error(response: Any, request: _Request, source: str, resource: str, selector, policy) -> IdentityError:
+def _token_error(
+    response: _http.Response, request: _Request, source: str, resource: str, selector, policy
+) -> IdentityError:
     status = response.status_code
     code, description = _error_fields(_json(response), response)
     lowered = description.lower()
@@ -691,7 +600,7 @@ def _token_error(response: Any, request: _Request, source: str, resource: str, s
     return IdentityError(message, status=status, code=code, action="get a managed identity token")
 
 
-def _parse_token(response: Any, request: _Request, source: str, resource: str, selector) -> IdentityToken:
+def _parse_token(response: _http.Response, request: _Request, source: str, resource: str, selector) -> IdentityToken:
     body = _json(response)
     if not isinstance(body, dict) or not body.get("access_token"):
         raise IdentityError("%s answered 200 without an access token." % request.url, status=200)

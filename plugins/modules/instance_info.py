@@ -17,8 +17,6 @@ description:
     overrides both.
 author:
   - managed_identity.azure contributors (@managed-identity)
-requirements:
-  - requests (on the VM)
 extends_documentation_fragment:
   - managed_identity.azure.identity.connection
 attributes:
@@ -102,12 +100,10 @@ tags:
   sample: {"env": "prod"}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError
 from ansible_collections.managed_identity.azure.plugins.module_utils._identity import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
     describe_instance,
     get_instance_metadata,
 )
@@ -120,8 +116,6 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._identity_o
 
 def main() -> None:
     module = AnsibleModule(argument_spec=CONNECTION_ARGSPEC, supports_check_mode=True)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     try:
         compute = get_instance_metadata(**connection_kwargs(OptionAdapter.from_module(module)))
     except AzureError as err:

@@ -23,8 +23,6 @@ description:
   - Use M(managed_identity.azure.instance_info) for the VM's subscription, resource group and name.
 author:
   - managed_identity.azure contributors (@managed-identity)
-requirements:
-  - requests (on the host the task runs on)
 extends_documentation_fragment:
   - managed_identity.azure.identity
   - managed_identity.azure.identity.connection
@@ -170,14 +168,10 @@ claims:
     exp: 1735732800
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity import (
-    DEFAULT_RESOURCE,
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-)
+from ansible_collections.managed_identity.azure.plugins.module_utils._identity import DEFAULT_RESOURCE
 from ansible_collections.managed_identity.azure.plugins.module_utils._identity_options import (
     IDENTITY_ARGSPEC,
     MUTUALLY_EXCLUSIVE,
@@ -193,8 +187,6 @@ def main() -> None:
         mutually_exclusive=MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     try:
         token = fetch_token(OptionAdapter.from_module(module), warn=module.warn)
     except AzureError as err:

@@ -40,18 +40,24 @@ def test_every_variable_is_declared_prefixed_and_documented(role):
         assert option.get("description"), name
         assert option.get("type"), name
     # Defaults: the same in defaults/main.yml and in the spec, and nothing undeclared.
-    assert {k: v for k, v in defaults(role).items()} == {
-        name: option["default"] for name, option in options.items() if "default" in option
-    }
+    assert defaults(role) == {name: option["default"] for name, option in options.items() if "default" in option}
     # Every public variable the role's tasks and vars read is declared.
-    text = "\n".join(p.read_text(encoding="utf-8") for p in (ROLES_DIR / role).glob("*/*.yml") if p.parent.name != "meta")
-    used = set(re.findall(r"\b(%s_[a-z0-9_]+)" % role, text)) - {n for n in re.findall(r"\b(%s__\w+)" % role, text)}
+    text = "\n".join(
+        p.read_text(encoding="utf-8") for p in (ROLES_DIR / role).glob("*/*.yml") if p.parent.name != "meta"
+    )
+    used = set(re.findall(r"\b(%s_[a-z0-9_]+)" % role, text)) - set(re.findall(r"\b(%s__\w+)" % role, text))
     assert used - PUBLISHED[role] <= set(options), sorted(used - PUBLISHED[role] - set(options))
 
 
 def play(role: str, variables: dict) -> list:
-    return [{"name": "call " + role, "hosts": "localhost", "gather_facts": False,
-             "roles": [{"role": "managed_identity.azure." + role, "vars": variables}]}]
+    return [
+        {
+            "name": "call " + role,
+            "hosts": "localhost",
+            "gather_facts": False,
+            "roles": [{"role": "managed_identity.azure." + role, "vars": variables}],
+        }
+    ]
 
 
 @pytest.mark.parametrize(
@@ -62,8 +68,11 @@ def play(role: str, variables: dict) -> list:
         ("enable_identity", {"enable_identity_mode": "cluster"}, "enable_identity_mode"),
         ("enable_identity", {"enable_identity_hosts": {"myVM": 1}}, "enable_identity_hosts"),
         ("enable_identity", {"enable_identity_tags": ["env", "prod"]}, "enable_identity_tags"),
-        ("grant_access", {"grant_access_principals": ["6b554238-084b-4071-b2cf-cf2358a793d1"]},
-         "grant_access_principals"),
+        (
+            "grant_access",
+            {"grant_access_principals": ["6b554238-084b-4071-b2cf-cf2358a793d1"]},
+            "grant_access_principals",
+        ),
         ("grant_access", {"grant_access_principals": [{"scope": "/subscriptions/x"}]}, "principal_id"),
         ("grant_access", {}, "grant_access_principals"),
     ],
@@ -73,9 +82,12 @@ def test_a_wrong_value_is_refused_before_anything_runs(run_playbook, role, varia
 
     assert result.rc != 0
     [failure] = result.failed_tasks
-    assert failure.task.endswith("Validating arguments against arg spec 'main' - %s"
-                                 % yaml.safe_load((ROLES_DIR / role / "meta" / "argument_specs.yml").read_text())
-                                 ["argument_specs"]["main"]["short_description"])
+    assert failure.task.endswith(
+        "Validating arguments against arg spec 'main' - %s"
+        % yaml.safe_load((ROLES_DIR / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"][
+            "short_description"
+        ]
+    )
     assert "Validation of arguments failed" in failure.result["msg"]
     assert expected in failure.result["msg"]
     assert len(result.tasks) == 1  # nothing after the validation ran
@@ -100,8 +112,12 @@ def test_a_principal_without_scope_is_refused_rather_than_granted_on_the_subscri
 
 
 def test_hosts_without_a_resource_group_are_named(run_playbook):
-    inventory = {"all": {"hosts": {"localhost": {"ansible_connection": "local"}},
-                         "children": {"azure_vms": {"hosts": {"vm-a": {"azure_resource_group": "rg"}, "vm-b": {}}}}}}
+    inventory = {
+        "all": {
+            "hosts": {"localhost": {"ansible_connection": "local"}},
+            "children": {"azure_vms": {"hosts": {"vm-a": {"azure_resource_group": "rg"}, "vm-b": {}}}},
+        }
+    }
 
     result = run_playbook(play("enable_identity", {}), inventory=inventory)
 

@@ -66,6 +66,13 @@ def test_site_system_identities_second_run_and_teardown(run_playbook, start_emul
     inventory = site_inventory(emu)
     env = emu.operator_env()
 
+    # Check mode reports the changes and makes none (validation needs them for real, so it is skipped).
+    emu.reset_counters()
+    check = run_playbook(SITE, inventory=inventory, env=env, check=True).assert_ok()
+    assert changed_items(check) == {"Enable the identity of each VM": 3}
+    assert emu.counters("arm")["writes"] == 0
+    assert emu.state()["resources"] == before["resources"]
+
     first = run_playbook(SITE, inventory=inventory, env=env).assert_ok()
 
     state = emu.state()
@@ -87,7 +94,7 @@ def test_site_system_identities_second_run_and_teardown(run_playbook, start_emul
     assert set(uamis(state)) == {LEGACY}
     # Each VM validated with its own system identity's token (web2 has two identities; IMDS picks the system one),
     # after waiting for the role to propagate, with the retries visible.
-    assert {host: system[host] in msg for host, msg in reports(first).items()} == {h: True for h in system}
+    assert {host: system[host] in msg for host, msg in reports(first).items()} == dict.fromkeys(system, True)
     assert "FAILED - RETRYING" in first.stdout
     assert "access appeared after" in first.stdout
     assert changed_items(first) == {
@@ -116,9 +123,15 @@ def test_site_system_identities_second_run_and_teardown(run_playbook, start_emul
     assert uamis(state)[LEGACY] == legacy  # the VM's own identity is untouched
     assert not principal_ids(state) & set(system.values())  # the system identities' principals are gone
 
+    # A second teardown finds nothing to do.
+    emu.reset_counters()
+    again = run_playbook(TEARDOWN, inventory=inventory, env=env).assert_ok()
+    assert recap_changed(again) == 0
+    assert emu.counters("arm")["writes"] == 0
+
 
 def test_site_shared_identity_on_a_fleet(run_playbook, start_emulator):
-    emu = start_emulator(seed=SEEDS / "fleet20.yaml")
+    emu = start_emulator(seed=SEEDS / "fleet20.yaml", extra_args=("--lro-delay", "0.1"))
     operator = emu.operator["object_id"]
     inventory = site_inventory(emu, enable_identity_mode="shared_user_assigned")
     env = {**emu.operator_env(), "ANSIBLE_FORKS": "10"}
@@ -168,7 +181,7 @@ def test_demo_inventory_with_the_vm_extension_endpoint(run_playbook, emulator, t
 
 
 def test_validate_access_waits_then_fails_with_what_to_check(run_playbook, start_emulator):
-    """An identity with no role: 403 AuthorizationFailed is retried (visibly) until the timeout, then a clear failure."""
+    """An identity with no role: 403 AuthorizationFailed is retried visibly until the timeout, then fails clearly."""
     emu = start_emulator(seed=SEEDS / "three_vms.yaml")
     inventory = site_inventory(emu)
     web2 = inventory["all"]["children"]["azure_vms"]["hosts"]["web2"]

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) managed_identity.azure contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Service Fabric: the identity server's certificate is pinned by IDENTITY_SERVER_THUMBPRINT, over real TLS."""
+"""Over real TLS: Service Fabric's identity server certificate is pinned by IDENTITY_SERVER_THUMBPRINT; any other
+HTTPS identity endpoint is verified against the system's CAs."""
 
 from __future__ import annotations
 
@@ -50,13 +51,16 @@ def self_signed(tmp_path):
 def server(tmp_path):
     cert_path, key_path, thumbprint = self_signed(tmp_path)
     seen = []
+    answers = []  # (status, body) to send first; then tokens
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             seen.append(dict(self.headers))
-            body = json.dumps({"token_type": "Bearer", "access_token": TOKEN, "expires_on": 1900000000,
-                               "resource": "https://vault.azure.net/"}).encode()
-            self.send_response(200)
+            status, answer = answers.pop(0) if answers else (200, {
+                "token_type": "Bearer", "access_token": TOKEN, "expires_on": 1900000000,
+                "resource": "https://vault.azure.net/"})
+            body = json.dumps(answer).encode()
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -65,14 +69,18 @@ def server(tmp_path):
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # a client refusing the certificate is what some tests expect
+
+    httpd = Server(("127.0.0.1", 0), Handler)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     url = "https://127.0.0.1:%d/metadata/identity/oauth2/token" % httpd.server_address[1]
-    yield url, thumbprint, seen
+    yield url, thumbprint, seen, answers
     httpd.shutdown()
     httpd.server_close()
 
@@ -82,7 +90,7 @@ def environ(url, thumbprint):
 
 
 def test_pinned_certificate_is_trusted_without_any_ca(server):
-    url, thumbprint, seen = server
+    url, thumbprint, seen, _answers = server
     # Windows shows thumbprints upper case, sometimes with separators.
     shown = ":".join(thumbprint[i:i + 2] for i in range(0, 40, 2)).upper()
     with warnings.catch_warnings():
@@ -94,23 +102,36 @@ def test_pinned_certificate_is_trusted_without_any_ca(server):
 
 
 def test_another_certificate_is_refused_before_the_secret_is_sent(server):
-    url, thumbprint, seen = server
+    url, thumbprint, seen, _answers = server
     wrong = "%040x" % (int(thumbprint, 16) ^ 1)
     with pytest.raises(IdentityError) as caught:
         _identity.get_token("https://vault.azure.net/", environ=environ(url, wrong), max_wait=0)
     assert "does not match IDENTITY_SERVER_THUMBPRINT" in str(caught.value)
+    assert "presented the certificate %s" % thumbprint in str(caught.value)
     assert SECRET not in str(caught.value)
     assert seen == []
 
 
-def test_a_given_session_does_not_skip_the_pin(server):
-    import requests
-
-    url, thumbprint, seen = server
-    with pytest.raises(IdentityError, match="does not match"):
-        _identity.get_token("https://vault.azure.net/", environ=environ(url, "ab" * 20), session=requests.Session(),
-                            max_wait=0)
+def test_other_https_endpoints_verify_the_certificate_before_the_secret_is_sent(server):
+    url, _thumbprint, seen, _answers = server
+    env = {"IDENTITY_ENDPOINT": url, "IDENTITY_HEADER": SECRET}  # App Service: no pin, so the CAs decide
+    with pytest.raises(IdentityError) as caught:
+        _identity.get_token("https://vault.azure.net/", environ=env, max_wait=0)
+    assert "TLS failed" in str(caught.value) and "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+    assert SECRET not in str(caught.value)
     assert seen == []
+
+
+def test_service_fabric_error_shape(server):
+    url, thumbprint, seen, answers = server
+    answers.append((404, {"error": {"correlationId": "c", "code": "ManagedIdentityNotFound",
+                                    "message": "Managed identity not found for the specified application host."}}))
+    with pytest.raises(IdentityError) as caught:
+        _identity.get_token("https://vault.azure.net/", environ=environ(url, thumbprint), max_wait=30)
+    assert caught.value.code == "ManagedIdentityNotFound" and caught.value.status == 404
+    assert "no system-assigned managed identity" in str(caught.value)
+    assert SECRET not in str(caught.value)
+    assert len(seen) == 1  # a final answer outside IMDS: not retried
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,88 @@
+"""playbooks/site.yml on a fleet of emulated VMs: wall time and ARM requests per VM, first run and second run.
+
+Starts an emulator seeded with N VMs in one resource group (no identities), runs site.yml twice with the given
+enable_identity_mode, and prints for each run the wall time, the ARM requests and writes per VM (from the emulator's
+counters), and the ratio of the second run to the first. The second run should write nothing.
+
+    .venv/bin/python bench/site_scale.py [--vms 50] [--mode system|shared_user_assigned|...] [--forks 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration")]
+
+from site_world import SITE, site_inventory  # noqa: E402
+from support.ansible import run_playbook  # noqa: E402
+from support.emulator import RunningEmulator  # noqa: E402
+
+SUB = "5c0ffee0-0000-4000-8000-000000000050"
+
+
+def seed(vms: int) -> dict:
+    return {
+        "subscriptions": [
+            {
+                "subscription_id": SUB,
+                "resource_groups": [
+                    {"name": "rg-scale", "location": "westus", "vms": [{"name": "vm%03d" % i} for i in range(vms)]}
+                ],
+            }
+        ],
+        "service_principals": [{"name": "operator"}],
+        "role_assignments": [{"principal": "operator", "role": "Owner", "scope": "/subscriptions/" + SUB}],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--vms", type=int, default=50)
+    parser.add_argument("--mode", default="system", choices=["system", "user_assigned", "both", "shared_user_assigned"])
+    parser.add_argument("--forks", type=int, default=10, help="ansible forks for the validation play")
+    args = parser.parse_args()
+
+    print("site.yml on %d emulated VMs, enable_identity_mode=%s, forks=%d" % (args.vms, args.mode, args.forks))
+    # Throttling off: the bench measures the playbook, not the emulator's copy of ARM's rate limits.
+    with (
+        RunningEmulator.start(seed=seed(args.vms), extra_args=("--no-throttling",)) as emu,
+        tempfile.TemporaryDirectory(prefix="site-scale-") as workdir,
+    ):
+        inventory = site_inventory(emu, enable_identity_mode=args.mode)
+        env = {**emu.operator_env(), "ANSIBLE_FORKS": str(args.forks)}
+        figures = []
+        for run in ("first", "second"):
+            emu.reset_counters()
+            started = time.monotonic()
+            result = run_playbook(SITE, inventory=inventory, env=env, run_dir=Path(workdir) / run, timeout=3600)
+            elapsed = time.monotonic() - started
+            if result.rc != 0:
+                print(result.output[-4000:])
+                print("site.yml failed on the %s run (exit %d)" % (run, result.rc))
+                return 1
+            counters = emu.counters("arm")
+            figures.append((elapsed, counters["requests"], counters["writes"]))
+            print(
+                "%-6s run: %7.1f s wall, %5d ARM requests (%.2f per VM), %4d writes (%.2f per VM), %.2f s per VM"
+                % (
+                    run,
+                    elapsed,
+                    counters["requests"],
+                    counters["requests"] / args.vms,
+                    counters["writes"],
+                    counters["writes"] / args.vms,
+                    elapsed / args.vms,
+                )
+            )
+        (t1, r1, _), (t2, r2, w2) = figures
+        print("second/first: wall time %.2f, ARM requests %.2f; second-run writes: %d" % (t2 / t1, r2 / r1, w2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
