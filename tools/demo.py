@@ -122,9 +122,15 @@ def run_playbook(playbook: str, env: dict) -> dict[str, dict[str, int]]:
     note("$ ansible-playbook -i %s %s" % (INVENTORY.relative_to(ROOT), playbook))
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
-    for line in process.stdout:
-        print(line, end="", flush=True)
-        lines.append(line)
+    try:
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            lines.append(line)
+    except BaseException:
+        # Interrupted or terminated: ansible-playbook must not outlive the demo (nor the emulator it talks to).
+        process.terminate()
+        process.wait()
+        raise
     if process.wait() != 0:
         raise DemoFailed("ansible-playbook %s exited with %d" % (playbook, process.returncode))
     output = "".join(lines)

@@ -130,6 +130,45 @@ def test_site_system_identities_second_run_and_teardown(run_playbook, start_emul
     assert emu.counters("arm")["writes"] == 0
 
 
+def test_site_both_identities_and_teardown(run_playbook, start_emulator):
+    """enable_identity_mode=both: a system identity plus a user-assigned identity of its own per VM, both granted."""
+    emu = start_emulator(seed=SEEDS / "three_vms.yaml", extra_args=("--lro-delay", "0.1"))
+    operator = emu.operator["object_id"]
+    before = emu.state()
+    inventory = site_inventory(emu, enable_identity_mode="both")
+    env = emu.operator_env()
+
+    first = run_playbook(SITE, inventory=inventory, env=env).assert_ok()
+
+    state = emu.state()
+    own = {
+        vm: RG_WEB.replace("rg-web", rg) + "/providers/microsoft.managedidentity/userassignedidentities/id-" + vm
+        for vm, rg in (("web1", "rg-web"), ("web2", "rg-web"), ("db1", "rg-data"))
+    }
+    assert set(uamis(state)) == {LEGACY, *own.values()}
+    after = vms(state)
+    assert {name: (vm["type"], vm["user_assigned"]) for name, vm in after.items()} == {
+        "web1": ("SystemAssigned, UserAssigned", [own["web1"]]),
+        "web2": ("SystemAssigned, UserAssigned", sorted([LEGACY, own["web2"]])),
+        "db1": ("SystemAssigned, UserAssigned", [own["db1"]]),
+    }
+    granted = {(a["principal_id"], a["scope"]) for a in assignments(state, but=operator)}
+    expected = {(after[vm]["principal_id"].lower(), RG_DATA if vm == "db1" else RG_WEB) for vm in own}
+    expected |= {
+        (uamis(state)[own[vm]]["properties"]["principalId"].lower(), RG_DATA if vm == "db1" else RG_WEB) for vm in own
+    }
+    assert granted == expected and len(assignments(state, but=operator)) == 6
+    # Validation uses the system identity, which IMDS picks by default.
+    assert all(after[host]["principal_id"] in msg for host, msg in reports(first).items())
+
+    run_playbook(TEARDOWN, inventory=inventory, env=env).assert_ok()
+
+    state = emu.state()
+    assert vms(state) == vms(before)
+    assert uamis(state) == uamis(before)
+    assert assignments(state) == assignments(before)
+
+
 def test_site_shared_identity_on_a_fleet(run_playbook, start_emulator):
     emu = start_emulator(seed=SEEDS / "fleet20.yaml", extra_args=("--lro-delay", "0.1"))
     operator = emu.operator["object_id"]
