@@ -188,7 +188,7 @@ def _create_assignment(ctx: Ctx, scope: str, name: str, existing: dict | None, p
                 or normalize_scope(old["scope"]) != here):
             raise ArmError(400, "RoleAssignmentUpdateNotPermitted",
                            "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
-        return respond(200, existing)
+        return _update_assignment(ctx, existing, props)
     for other in ctx.world.role_assignments.values():
         props_other = other["properties"]
         if (props_other["principalId"].lower() == principal_id.lower()
@@ -225,6 +225,21 @@ def _create_assignment(ctx: Ctx, scope: str, name: str, existing: dict | None, p
     ctx.world.commit()
     ctx.rbac.invalidate()
     return respond(201, created)
+
+
+def _update_assignment(ctx: Ctx, existing: dict, props: dict) -> web.Response:
+    """Same name, principal, role and scope: description and condition may change (200 with the new body)."""
+    current = existing["properties"]
+    wanted = {"description": props.get("description"), "condition": props.get("condition") or None}
+    wanted["conditionVersion"] = (props.get("conditionVersion") or "2.0") if wanted["condition"] else None
+    if all(current.get(key) == value for key, value in wanted.items()):
+        return respond(200, existing)
+    assert ctx.caller is not None
+    current.update(wanted)
+    current["updatedBy"] = ctx.caller.object_id
+    current["updatedOn"] = common.iso_z(ctx.world.now())
+    ctx.world.commit()
+    return respond(200, existing)
 
 
 # -- permissions ----------------------------------------------------------------------------------------------------

@@ -447,6 +447,22 @@ def test_role_assignment_conflicts(arm: Arm, emulator: Any) -> None:
         400, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{missing_role}' does not exist.")
 
 
+def test_role_assignment_description_update_in_place(arm: Arm, emulator: Any) -> None:
+    sp, _ = new_principal(emulator)
+    first = grant(arm, RG, READER, sp["object_id"])
+    props = {"roleDefinitionId": f"{AUTHZ}/roleDefinitions/{READER}", "principalId": sp["object_id"],
+             "description": "lets the VM read its group"}
+    r = arm.call("PUT", first["id"], V_AUTH, {"properties": props})
+    assert r.status_code == 200, r.text
+    assert r.json()["properties"]["description"] == "lets the VM read its group"
+    stored = emulator.state()["role_assignments"][first["id"].lower()]
+    assert stored["properties"]["description"] == "lets the VM read its group"
+    assert stored["name"] == first["name"]
+    listed = arm.call("GET", f"{RG}{AUTHZ}/roleAssignments", V_AUTH,
+                      **{"$filter": f"principalId eq '{sp['object_id']}'"}).json()["value"]
+    assert len(listed) == 1
+
+
 def test_principal_not_found_during_replication_delay(arm: Arm, emulator: Any) -> None:
     emulator.set_knobs(replication_delay=60)
     sp, _ = new_principal(emulator)

@@ -223,3 +223,23 @@ def test_role_assignment_info_filters_by_principal_role_and_scope(run_playbook, 
     assert principal in owners and emu.service_principal("operator")["object_id"] in owners
     assert all(a["role_name"] == "Owner" for a in record.result["role_assignments"])
     assert writes(emu) == before
+
+
+def test_description_is_updated_in_place(run_playbook, emu, principal):
+    args = {"resource_group": "rbac-rg", "principal_id": principal, "role": "Reader"}
+    run_task(run_playbook, emu, "role_assignment", args)
+    (before,) = assignments(emu, principal)
+
+    described = dict(args, description="lets the VM read its resource group")
+    record, made = run_task(run_playbook, emu, "role_assignment", described, check=True)
+    assert record.changed and made == 0
+    assert assignments(emu, principal)[0]["properties"]["description"] is None
+
+    record, made = run_task(run_playbook, emu, "role_assignment", described)
+    assert record.changed and made == 1
+    (after,) = assignments(emu, principal)
+    assert after["name"] == before["name"]
+    assert after["properties"]["description"] == "lets the VM read its resource group"
+
+    record, made = run_task(run_playbook, emu, "role_assignment", described)
+    assert not record.changed and made == 0
