@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import re
 import secrets
 import time
 import uuid
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 MI_LIFETIME = 86700.0   # observed: exp - iat of real managed-identity tokens (activity-log dump)
 SP_LIFETIME = 3599.0    # Entra v2 client-credentials docs: expires_in 3599
 _CACHE_LIMIT = 20000
+
+_RESOURCE_GROUPS = re.compile("/resourcegroups/", re.IGNORECASE)
 
 
 class TokenError(Exception):
@@ -104,7 +107,9 @@ class TokenIssuer:
                        "sub": principal.object_id, "tid": self.tenant_id, "uti": _b64url(secrets.token_bytes(16)),
                        "ver": version})
         if principal.mi_resource_id:
-            claims["xms_mirid"] = principal.mi_resource_id
+            # Real MI tokens spell the segment 'resourcegroups' in lower case, whatever the resource's casing
+            # (observed; azure-reference section 5).
+            claims["xms_mirid"] = _RESOURCE_GROUPS.sub("/resourcegroups/", principal.mi_resource_id)
         if extra:
             claims.update(extra)
         if version != "1.0" and "appidacr" in claims:

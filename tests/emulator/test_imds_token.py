@@ -43,7 +43,7 @@ def test_system_assigned_token_body_and_claims(emu):
     assert c["aud"] == ARM
     assert c["iss"] == f"https://sts.windows.net/{emu.info['tenant_id']}/"
     assert c["tid"] == emu.info["tenant_id"] and c["idtyp"] == "app" and c["ver"] == "1.0"
-    assert c["xms_mirid"].lower() == vm["id"].lower()
+    assert c["xms_mirid"] == vm["id"].replace("/resourceGroups/", "/resourcegroups/")
     assert body["client_id"] == c["appid"]
     assert body["expires_on"] == str(c["exp"]) and body["not_before"] == str(c["nbf"])
     assert c["exp"] - c["iat"] == 86700
