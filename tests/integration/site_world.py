@@ -92,5 +92,13 @@ def assignments(state: Dict[str, Any], but: Optional[str] = None) -> List[Dict[s
     return sorted(found, key=lambda a: (a["scope"], a["principal_id"]))
 
 
+def descriptions(state: Dict[str, Any]) -> Dict[tuple, Optional[str]]:
+    """(principal_id, scope), both lower case -> the role assignment's description."""
+    return {
+        (a["properties"]["principalId"].lower(), a["properties"]["scope"].lower()): a["properties"].get("description")
+        for a in state["role_assignments"].values()
+    }
+
+
 def principal_ids(state: Dict[str, Any]) -> set:
     return {principal["object_id"].lower() for principal in state["principals"]}

@@ -17,7 +17,7 @@ ROLES = ("enable_identity", "grant_access", "validate_access")
 # Facts the roles publish for the next role: outputs, not inputs.
 PUBLISHED = {
     "enable_identity": {"enable_identity_vms", "enable_identity_principals"},
-    "grant_access": {"grant_access_assignment_ids"},
+    "grant_access": {"grant_access_assignment_ids", "grant_access_enabled_system_principals"},
     "validate_access": {"validate_access_result"},
 }
 

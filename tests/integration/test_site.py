@@ -17,6 +17,7 @@ from site_world import (
     SITE,
     TEARDOWN,
     assignments,
+    descriptions,
     principal_ids,
     site_inventory,
     uamis,
@@ -29,6 +30,12 @@ SUB = "2d6a4c1e-5b7f-4e0a-9c3d-8f1e2a3b4c5d"
 RG_WEB = "/subscriptions/%s/resourcegroups/rg-web" % SUB
 RG_DATA = "/subscriptions/%s/resourcegroups/rg-data" % SUB
 LEGACY = RG_WEB + "/providers/microsoft.managedidentity/userassignedidentities/id-legacy"
+ID_DB1 = RG_DATA + "/providers/microsoft.managedidentity/userassignedidentities/id-db1"
+# site.yml's record in Azure (roles/grant_access/vars/main.yml, roles/enable_identity/vars/main.yml), spelled out
+# again here so that a change to it shows up as a test failure: teardown would not recognise older records.
+MARKER = "Granted by managed_identity.azure site.yml."
+ENABLED_MARKER = "Granted by managed_identity.azure site.yml, which also enabled this system-assigned identity."
+MANAGED_TAG = {"managed-by": "managed_identity.azure"}
 FLEET_SUB = "7b3e9f2a-1c4d-4e6f-8a9b-0c1d2e3f4a5b"
 FLEET_RG = "/subscriptions/%s/resourcegroups/rg-fleet" % FLEET_SUB
 SHARED = FLEET_RG + "/providers/microsoft.managedidentity/userassignedidentities/id-azure-vms"
@@ -59,10 +66,13 @@ def reports(result) -> dict:
 
 def test_site_system_identities_second_run_and_teardown(run_playbook, start_emulator):
     # A propagation delay longer than the way from the grant to the first GET: validation has to wait it out.
-    emu = start_emulator(seed=SEEDS / "three_vms.yaml", extra_args=("--propagation-delay", "20"))
+    emu = start_emulator(seed=SEEDS / "four_vms.yaml", extra_args=("--propagation-delay", "20"))
     operator = emu.operator["object_id"]
     before = emu.state()
     legacy = uamis(before)[LEGACY]
+    app1 = vms(before)["app1"]["principal_id"].lower()  # on before site.yml, already a Reader of rg-web
+    app1_reader = {"principal_id": app1, "role": READER, "scope": RG_WEB}
+    assert assignments(before, but=operator) == [app1_reader]
     inventory = site_inventory(emu)
     env = emu.operator_env()
 
@@ -80,18 +90,29 @@ def test_site_system_identities_second_run_and_teardown(run_playbook, start_emul
     assert {name: (vm["type"], vm["user_assigned"]) for name, vm in after.items()} == {
         "web1": ("SystemAssigned", []),
         "web2": ("SystemAssigned, UserAssigned", [LEGACY]),
+        "app1": ("SystemAssigned", []),
         "db1": ("SystemAssigned", []),
     }
     system = {name: vm["principal_id"].lower() for name, vm in after.items()}
+    assert system["app1"] == app1
     assert assignments(state, but=operator) == sorted(
         [
             {"principal_id": system["db1"], "role": READER, "scope": RG_DATA},
             {"principal_id": system["web1"], "role": READER, "scope": RG_WEB},
             {"principal_id": system["web2"], "role": READER, "scope": RG_WEB},
+            app1_reader,
         ],
         key=lambda a: (a["scope"], a["principal_id"]),
     )
-    assert set(uamis(state)) == {LEGACY}
+    # The record teardown reads: site.yml made these assignments and enabled these identities; app1's is not its own.
+    assert descriptions(state) == {
+        **descriptions(before),
+        (system["web1"], RG_WEB): ENABLED_MARKER,
+        (system["web2"], RG_WEB): ENABLED_MARKER,
+        (system["db1"], RG_DATA): ENABLED_MARKER,
+    }
+    assert descriptions(state)[(app1, RG_WEB)] is None
+    assert set(uamis(state)) == {LEGACY, ID_DB1}
     # Each VM validated with its own system identity's token (web2 has two identities; IMDS picks the system one),
     # after waiting for the role to propagate, with the retries visible.
     assert {host: system[host] in msg for host, msg in reports(first).items()} == dict.fromkeys(system, True)
@@ -99,7 +120,7 @@ def test_site_system_identities_second_run_and_teardown(run_playbook, start_emul
     assert "access appeared after" in first.stdout
     assert changed_items(first) == {
         "Enable the identity of each VM": 3,
-        "Role assignments on each principal's scope: grant Reader": 3,
+        "Grant the role on each principal's scope | Reader": 3,
     }
 
     emu.set_knobs(propagation_delay=0)
@@ -108,7 +129,7 @@ def test_site_system_identities_second_run_and_teardown(run_playbook, start_emul
     assert recap_changed(second) == 0
     assert emu.counters("arm")["writes"] == 0
     assert emu.state()["role_assignments"] == state["role_assignments"]
-    assert set(reports(second)) == {"web1", "web2", "db1"}
+    assert set(reports(second)) == {"web1", "web2", "app1", "db1"}
 
     run_playbook(TEARDOWN, inventory=inventory, env=env).assert_ok()
 
@@ -116,12 +137,18 @@ def test_site_system_identities_second_run_and_teardown(run_playbook, start_emul
     assert {name: (vm["type"], vm["user_assigned"]) for name, vm in vms(state).items()} == {
         "web1": ("None", []),
         "web2": ("UserAssigned", [LEGACY]),
+        "app1": ("SystemAssigned", []),
         "db1": ("None", []),
     }
-    assert assignments(state, but=operator) == []
+    # app1 keeps the identity it had, with the same principal, and its own assignment, once.
+    assert vms(state)["app1"]["principal_id"].lower() == app1
+    assert assignments(state, but=operator) == [app1_reader]
     assert assignments(state) == assignments(before)
+    assert state["role_assignments"] == before["role_assignments"]
+    assert uamis(state) == uamis(before)
     assert uamis(state)[LEGACY] == legacy  # the VM's own identity is untouched
-    assert not principal_ids(state) & set(system.values())  # the system identities' principals are gone
+    # The system identities site.yml enabled are gone with their principals; app1's is not.
+    assert principal_ids(state) & set(system.values()) == {app1}
 
     # A second teardown finds nothing to do.
     emu.reset_counters()
@@ -131,8 +158,9 @@ def test_site_system_identities_second_run_and_teardown(run_playbook, start_emul
 
 
 def test_site_both_identities_and_teardown(run_playbook, start_emulator):
-    """enable_identity_mode=both: a system identity plus a user-assigned identity of its own per VM, both granted."""
-    emu = start_emulator(seed=SEEDS / "three_vms.yaml", extra_args=("--lro-delay", "0.1"))
+    """enable_identity_mode=both: a system identity plus a user-assigned identity of its own per VM, both granted.
+    db1's user-assigned identity, id-db1, exists already (someone else's): site.yml uses it, teardown leaves it."""
+    emu = start_emulator(seed=SEEDS / "four_vms.yaml", extra_args=("--lro-delay", "0.1"))
     operator = emu.operator["object_id"]
     before = emu.state()
     inventory = site_inventory(emu, enable_identity_mode="both")
@@ -143,13 +171,19 @@ def test_site_both_identities_and_teardown(run_playbook, start_emulator):
     state = emu.state()
     own = {
         vm: RG_WEB.replace("rg-web", rg) + "/providers/microsoft.managedidentity/userassignedidentities/id-" + vm
-        for vm, rg in (("web1", "rg-web"), ("web2", "rg-web"), ("db1", "rg-data"))
+        for vm, rg in (("web1", "rg-web"), ("web2", "rg-web"), ("app1", "rg-web"), ("db1", "rg-data"))
     }
     assert set(uamis(state)) == {LEGACY, *own.values()}
+    # The identities site.yml created carry its tag; the one it found (id-db1) is not retagged.
+    assert {uid: uamis(state)[uid].get("tags") or {} for uid in own.values()} == {
+        **{own[vm]: MANAGED_TAG for vm in ("web1", "web2", "app1")},
+        ID_DB1: uamis(before)[ID_DB1].get("tags") or {},
+    }
     after = vms(state)
     assert {name: (vm["type"], vm["user_assigned"]) for name, vm in after.items()} == {
         "web1": ("SystemAssigned, UserAssigned", [own["web1"]]),
         "web2": ("SystemAssigned, UserAssigned", sorted([LEGACY, own["web2"]])),
+        "app1": ("SystemAssigned, UserAssigned", [own["app1"]]),
         "db1": ("SystemAssigned, UserAssigned", [own["db1"]]),
     }
     granted = {(a["principal_id"], a["scope"]) for a in assignments(state, but=operator)}
@@ -157,14 +191,23 @@ def test_site_both_identities_and_teardown(run_playbook, start_emulator):
     expected |= {
         (uamis(state)[own[vm]]["properties"]["principalId"].lower(), RG_DATA if vm == "db1" else RG_WEB) for vm in own
     }
-    assert granted == expected and len(assignments(state, but=operator)) == 6
+    assert granted == expected and len(assignments(state, but=operator)) == 8
+    # Seven new assignments, marked; the system identities' ones also say that site.yml enabled them (not app1's).
+    made = {key: text for key, text in descriptions(state).items() if key not in descriptions(before)}
+    enabled = {after[vm]["principal_id"].lower() for vm in ("web1", "web2", "db1")}
+    assert sorted(text for (principal, _scope), text in made.items() if principal in enabled) == [ENABLED_MARKER] * 3
+    assert sorted(text for (principal, _scope), text in made.items() if principal not in enabled) == [MARKER] * 4
     # Validation uses the system identity, which IMDS picks by default.
     assert all(after[host]["principal_id"] in msg for host, msg in reports(first).items())
 
     run_playbook(TEARDOWN, inventory=inventory, env=env).assert_ok()
 
     state = emu.state()
-    assert vms(state) == vms(before)
+    # Back to the seed, except that id-db1, which site.yml did not create, is left as it is: attached to db1.
+    assert vms(state) == {
+        **vms(before),
+        "db1": {**vms(before)["db1"], "type": "UserAssigned", "user_assigned": [ID_DB1]},
+    }
     assert uamis(state) == uamis(before)
     assert assignments(state) == assignments(before)
 
@@ -172,7 +215,7 @@ def test_site_both_identities_and_teardown(run_playbook, start_emulator):
 def test_site_shared_identity_on_a_fleet(run_playbook, start_emulator):
     emu = start_emulator(seed=SEEDS / "fleet20.yaml", extra_args=("--lro-delay", "0.1"))
     operator = emu.operator["object_id"]
-    inventory = site_inventory(emu, enable_identity_mode="shared_user_assigned")
+    inventory = site_inventory(emu, enable_identity_mode="shared_user_assigned", enable_identity_tags={"team": "web"})
     env = {**emu.operator_env(), "ANSIBLE_FORKS": "10"}
 
     first = run_playbook(SITE, inventory=inventory, env=env).assert_ok()
@@ -187,6 +230,8 @@ def test_site_shared_identity_on_a_fleet(run_playbook, start_emulator):
     assert assignments(state, but=operator) == [
         {"principal_id": shared["principalId"].lower(), "role": READER, "scope": FLEET_RG}
     ]
+    assert descriptions(state)[(shared["principalId"].lower(), FLEET_RG)] == MARKER
+    assert identities[SHARED]["tags"] == {**MANAGED_TAG, "team": "web"}
     # Every VM got its token from the shared identity (selected by client ID) and read the resource group with it.
     assert len(reports(first)) == 20
     assert all(shared["principalId"] in msg for msg in reports(first).values())
@@ -221,7 +266,7 @@ def test_demo_inventory_with_the_vm_extension_endpoint(run_playbook, emulator, t
 
 def test_validate_access_waits_then_fails_with_what_to_check(run_playbook, start_emulator):
     """An identity with no role: 403 AuthorizationFailed is retried visibly until the timeout, then fails clearly."""
-    emu = start_emulator(seed=SEEDS / "three_vms.yaml")
+    emu = start_emulator(seed=SEEDS / "four_vms.yaml")
     inventory = site_inventory(emu)
     web2 = inventory["all"]["children"]["azure_vms"]["hosts"]["web2"]
     play = [
