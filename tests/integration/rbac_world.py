@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
 
 PLAYBOOKS = Path(__file__).resolve().parent / "playbooks" / "rbac"
 SEED = PLAYBOOKS / "seed.yaml"
@@ -16,6 +18,23 @@ RG_SCOPE = "/subscriptions/%s/resourceGroups/%s" % (SUB, RG)
 UAMI = RG_SCOPE + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
 VM = RG_SCOPE + "/providers/Microsoft.Compute/virtualMachines/"
 READER_GUID = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+@pytest.fixture(scope="module")
+def rbac_emulator() -> Iterator[Any]:
+    """One emulator with the RBAC seed per test module (a test module imports this and ``emu``)."""
+    from support.emulator import RunningEmulator
+
+    emu = RunningEmulator.start(seed=SEED)
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def emu(rbac_emulator: Any) -> Any:
+    """The module's emulator, back at the seed (and its counters zeroed) before each test."""
+    rbac_emulator.reset()
+    return rbac_emulator
+
 
 # Every module of the action group gets the emulator's endpoints and the operator from the `azure` extra var.
 MODULE_DEFAULTS = {

@@ -7,11 +7,11 @@ delay, bad input."""
 from __future__ import annotations
 
 import pytest
+import rbac_world
 from rbac_world import (
     PLAYBOOKS,
     READER_GUID,
     RG_SCOPE,
-    SEED,
     SUB,
     UAMI,
     assignments,
@@ -21,22 +21,11 @@ from rbac_world import (
     writes,
 )
 
+# The RBAC seed's emulator, one per module, reset before each test.
+rbac_emulator = rbac_world.rbac_emulator
+emu = rbac_world.emu
+
 OWNER_GUID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
-
-
-@pytest.fixture(scope="module")
-def _rbac_emulator():
-    from support.emulator import RunningEmulator
-
-    emu = RunningEmulator.start(seed=SEED)
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def emu(_rbac_emulator):
-    _rbac_emulator.reset()
-    return _rbac_emulator
 
 
 @pytest.fixture

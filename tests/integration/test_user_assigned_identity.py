@@ -5,23 +5,12 @@
 
 from __future__ import annotations
 
-import pytest
-from rbac_world import SEED, UAMI, resource, run_task
+import rbac_world
+from rbac_world import UAMI, resource, run_task
 
-
-@pytest.fixture(scope="module")
-def _rbac_emulator():
-    from support.emulator import RunningEmulator
-
-    emu = RunningEmulator.start(seed=SEED)
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def emu(_rbac_emulator):
-    _rbac_emulator.reset()
-    return _rbac_emulator
+# The RBAC seed's emulator, one per module, reset before each test.
+rbac_emulator = rbac_world.rbac_emulator
+emu = rbac_world.emu
 
 
 def test_lifecycle(run_playbook, emu):

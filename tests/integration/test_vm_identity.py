@@ -8,26 +8,15 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
+import rbac_world
 import requests
-from rbac_world import RG, SEED, SUB, UAMI, VM, azure_vars, identity_of, play, resource, run_task
+from rbac_world import RG, SUB, UAMI, VM, azure_vars, identity_of, play, resource, run_task
+
+# The RBAC seed's emulator, one per module, reset before each test.
+rbac_emulator = rbac_world.rbac_emulator
+emu = rbac_world.emu
 
 ONE, TWO, SPARE = [(UAMI + n).lower() for n in ("id-one", "id-two", "id-spare")]
-
-
-@pytest.fixture(scope="module")
-def _rbac_emulator():
-    from support.emulator import RunningEmulator
-
-    emu = RunningEmulator.start(seed=SEED)
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def emu(_rbac_emulator):
-    _rbac_emulator.reset()
-    return _rbac_emulator
 
 
 def vm_task(run_playbook, emu, check=False, **args):
