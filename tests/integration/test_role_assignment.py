@@ -96,7 +96,9 @@ def test_absent_removes_exactly_that_assignment(run_playbook, emu, principal):
 
 @pytest.mark.parametrize("principal_type, expect_principal_not_found", [("ServicePrincipal", False), ("auto", True)])
 def test_fresh_identity_and_replication_delay(run_playbook, emu, principal_type, expect_principal_not_found):
-    emu.set_knobs(replication_delay=5)
+    # Long enough that the grant surely reaches ARM while the new principal is still replicating, even on a busy
+    # machine (the playbook creates the identity, then grants at once); short enough to wait out in the test.
+    emu.set_knobs(replication_delay=20)
     result = run_playbook(
         PLAYBOOKS / "fresh_identity_grant.yml",
         extra_vars={**azure_vars(emu), "identity_name": "fresh", "grant_principal_type": principal_type},
