@@ -12,6 +12,10 @@ AUTH_NS = "Microsoft.Authorization"
 RG_READ = "Microsoft.Resources/subscriptions/resourceGroups/read"
 
 
+# The RBAC action a plain CRUD request on a resource needs, by HTTP method ({type}/{action}).
+CRUD_ACTIONS = {"GET": "read", "HEAD": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}
+
+
 def iso_now(ts: float | None = None) -> str:
     """ARM's timestamps: 7 fractional digits and an explicit offset ("2017-01-06T18:58:24.7596323+00:00")."""
     ts = time.time() if ts is None else ts

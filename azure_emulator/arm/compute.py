@@ -111,8 +111,7 @@ async def machine(ctx: Ctx) -> web.Response:
     existing = ctx.world.get(rid)
     ctx.check_version(kind, _location_for_version(ctx, existing))
     scope = existing["id"] if existing else rid
-    action = {"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}[ctx.method]
-    ctx.require(f"{full_type}/{action}", scope)
+    ctx.require(f"{full_type}/{common.CRUD_ACTIONS[ctx.method]}", scope)
     group = common.resource_group(ctx.world, sub, ctx.params["rg"])
     if ctx.method == "GET":
         if existing is None:

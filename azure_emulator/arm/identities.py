@@ -50,8 +50,7 @@ async def identity(ctx: Ctx) -> web.Response:
     existing = ctx.world.get(uami_id)
     ctx.check_version("userAssignedIdentities", _location(ctx, existing))
     scope = existing["id"] if existing else uami_id
-    action = {"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}[ctx.method]
-    ctx.require(f"{UAMI_TYPE}/{action}", scope)
+    ctx.require(f"{UAMI_TYPE}/{common.CRUD_ACTIONS[ctx.method]}", scope)
     group = common.resource_group(ctx.world, sub, ctx.params["rg"])
     if ctx.method == "GET":
         if existing is None:
