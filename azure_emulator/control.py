@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["Counters", "Faults", "Knobs", "make_control_app", "middleware"]
 
 DROPPED = "dropped"
+REPLY_LOST = "reply_lost"
 
 
 class Counters:
@@ -107,6 +108,7 @@ def middleware(emulator: Emulator, service: str):
     async def counting(request: web.Request, handler) -> web.StreamResponse:
         status: int | str = 500
         kind = arm_kind(request.method) if is_arm else ""
+        reply_lost = False
         try:
             if faults:
                 for fault in faults.fire(service, request.method, request.path):
@@ -114,9 +116,9 @@ def middleware(emulator: Emulator, service: str):
                         await asyncio.sleep(fault.latency)
                     elif fault.kind == "drop":
                         status = DROPPED
-                        if request.transport is not None:
-                            request.transport.abort()
-                        raise asyncio.CancelledError
+                        _drop(request)
+                    elif fault.kind == "reply_lost":
+                        reply_lost = True
                     else:
                         response = _fault_response(service, fault)
                         status = response.status
@@ -124,6 +126,9 @@ def middleware(emulator: Emulator, service: str):
             if not is_arm:
                 response = await handler(request)
                 status = response.status
+                if reply_lost:  # the handler ran (a write is applied); the client never hears of it
+                    status = f"{REPLY_LOST}:{status}"
+                    _drop(request)
                 return response
             scope = _arm_scope(request.path)
             decision, actor = _throttle(emulator, request, scope, kind)
@@ -137,6 +142,9 @@ def middleware(emulator: Emulator, service: str):
             if decision is not None:
                 _ratelimit_headers(response, scope, kind, decision)
             status = response.status
+            if reply_lost:
+                status = f"{REPLY_LOST}:{status}"
+                _drop(request)
             if isinstance(response, web.HTTPException):
                 raise response
             return response
@@ -148,6 +156,13 @@ def middleware(emulator: Emulator, service: str):
                             is_arm and kind != "reads")
 
     return counting
+
+
+def _drop(request: web.Request) -> None:
+    """Close the connection without an answer."""
+    if request.transport is not None:
+        request.transport.abort()
+    raise asyncio.CancelledError
 
 
 def _throttle(emulator: Emulator, request: web.Request, scope: str, kind: str) -> tuple[Decision | None, str]:

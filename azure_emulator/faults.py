@@ -1,4 +1,5 @@
-"""Fault injection per route: an error status in the service's own body shape, a dropped connection, or latency."""
+"""Fault injection per route: an error status in the service's own body shape, a dropped connection, latency, or a
+write that is applied and whose reply is then lost (the connection drops after the handler ran)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 
 SERVICES = ("arm", "entra", "imds", "vm_extension", "app_service", "app_service_2017", "arc", "service_fabric",
             "azure_ml", "cloud_shell")
-KINDS = ("status", "drop", "latency")
+KINDS = ("status", "drop", "latency", "reply_lost")
+# Kinds that decide the request's fate (at most one fires per request); latency faults add up on top.
+OUTCOME_KINDS = ("status", "drop", "reply_lost")
 
 
 class FaultError(ValueError):
@@ -104,19 +107,35 @@ class Faults:
         return [f.to_dict() for f in self._faults]
 
     def fire(self, service: str, method: str, path: str) -> list[Fault]:
-        """Latency faults that fire, then at most one status/drop fault; retires faults whose count ran out."""
-        fired = []
-        for fault in list(self._faults):
-            if not fault.matches(service, method, path):
-                continue
-            if fault.probability is not None and random.random() >= fault.probability:  # noqa: S311 (not crypto)
-                continue
+        """The latency faults that fire, then at most one outcome fault (status, drop or reply_lost).
+
+        Probabilities mean what they say when several faults match: latency faults draw on their own; outcome
+        faults share one draw, each owning its own slice of [0, 1), so faults of 0.2 and 0.3 fire on 20 % and 30 %
+        of the matching requests (together 50 %), not 0.2 and 0.8 * 0.3. A fault with a count and no probability
+        fires first, as before. Slices beyond 1 (probabilities adding up to more) never fire.
+        Faults whose count ran out retire.
+        """
+        matching = [f for f in self._faults if f.matches(service, method, path)]
+        fired = [f for f in matching if f.kind == "latency" and _draw(f.probability)]
+        outcome = next((f for f in matching if f.kind in OUTCOME_KINDS and f.probability is None), None)
+        if outcome is None:
+            draw, floor = random.random(), 0.0  # noqa: S311 (not crypto)
+            for fault in matching:
+                if fault.kind in OUTCOME_KINDS and fault.probability is not None:
+                    if floor <= draw < floor + fault.probability:
+                        outcome = fault
+                        break
+                    floor += fault.probability
+        if outcome is not None:
+            fired.append(outcome)
+        for fault in fired:
             fault.hits += 1
             if fault.count is not None:
                 fault.count -= 1
                 if fault.count == 0:
                     self._faults.remove(fault)
-            fired.append(fault)
-            if fault.kind != "latency":
-                break
         return fired
+
+
+def _draw(probability: float | None) -> bool:
+    return probability is None or random.random() < probability  # noqa: S311 (not crypto)

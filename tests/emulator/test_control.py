@@ -81,6 +81,30 @@ def test_drop_fault_closes_the_connection(emulator: RunningEmulator) -> None:
     assert arm(emulator, "GET", RG_LIST, emulator.arm_token()).status_code == 200
 
 
+def test_reply_lost_fault_applies_the_write_then_drops_the_connection(emulator: RunningEmulator) -> None:
+    token = emulator.arm_token()
+    group = f"subscriptions/{SUB}/resourcegroups/rg-lost?api-version=2021-04-01"
+    emulator.add_fault(service="arm", kind="reply_lost", method="PUT", path="/resourcegroups/rg-lost", count=1)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        arm(emulator, "PUT", group, token, json={"location": "westus"})
+    # The client heard nothing, but ARM made the group: a retry finds it (200, not 201).
+    assert emulator.counters("arm")["by_status"] == {"reply_lost:201": 1}
+    assert arm(emulator, "GET", group, token).json()["name"] == "rg-lost"
+    assert arm(emulator, "PUT", group, token, json={"location": "westus"}).status_code == 200
+    assert emulator.control("GET", "/faults") == []
+
+
+def test_outcome_fault_probabilities_are_shares_of_one_draw(emulator: RunningEmulator) -> None:
+    token = emulator.arm_token()
+    # Two faults of 0.5 cover every request between them: never a 200. With the old first-that-fires rule the
+    # second would fire on only a quarter of the requests, and a quarter would pass.
+    emulator.add_fault(service="arm", status=502, probability=0.5)
+    emulator.add_fault(service="arm", status=503, probability=0.5)
+    statuses = [arm(emulator, "GET", RG_LIST, token).status_code for _ in range(40)]
+    assert set(statuses) == {502, 503}
+    assert [f["hits"] for f in emulator.control("GET", "/faults")] == [statuses.count(502), statuses.count(503)]
+
+
 def test_latency_fault_still_answers(emulator: RunningEmulator) -> None:
     emulator.add_fault(service="arm", kind="latency", latency=0.05, count=1)
     assert arm(emulator, "GET", RG_LIST, emulator.arm_token()).status_code == 200
