@@ -74,13 +74,14 @@ def request(
     data: Optional[Mapping[str, str]] = None,
     timeout: Tuple[float, float] = (5.0, 10.0),
     pin_sha1: Optional[str] = None,
+    ca_path: Optional[str] = None,
 ) -> Response:
     """Send one request and read the whole answer, whatever its status; redirects are returned, not followed.
 
     ``params`` extend the URL's query, ``data`` is sent as a form, ``timeout`` is (connect, read) in
     seconds. ``pin_sha1`` (40 lower-case hex digits) trusts exactly the certificate with that SHA-1
-    fingerprint instead of the CAs. Raises ``ValueError`` for a URL or header that cannot be sent,
-    otherwise ``TransportError`` subclasses.
+    fingerprint instead of the CAs; ``ca_path`` (a PEM file) trusts one more CA besides the system's.
+    Raises ``ValueError`` for a URL or header that cannot be sent, otherwise ``TransportError`` subclasses.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -105,7 +106,7 @@ def request(
     except OSError as exc:
         raise Unreachable(_reason(exc)) from None
     if parts.scheme == "https":
-        sock = _tls(sock, host, pin_sha1)
+        sock = _tls(sock, host, pin_sha1, ca_path)
     sock.settimeout(read_timeout)
     # The connection is ours (no proxy, TLS done above); http.client only writes and parses.
     connection = http.client.HTTPConnection(host, port, timeout=read_timeout)
@@ -123,7 +124,7 @@ def request(
     return Response(answer.status, answer.msg, content)
 
 
-def _tls(sock: socket.socket, host: str, pin_sha1: Optional[str]) -> ssl.SSLSocket:
+def _tls(sock: socket.socket, host: str, pin_sha1: Optional[str], ca_path: Optional[str] = None) -> ssl.SSLSocket:
     if pin_sha1:
         # The pin replaces CA and host name checks, as in the Azure SDKs for Service Fabric: its
         # cluster-generated certificate has no CA, and IDENTITY_SERVER_THUMBPRINT names it.
@@ -132,6 +133,12 @@ def _tls(sock: socket.socket, host: str, pin_sha1: Optional[str]) -> ssl.SSLSock
         context.verify_mode = ssl.CERT_NONE
     else:
         context = ssl.create_default_context()
+        if ca_path:
+            try:
+                context.load_verify_locations(cafile=ca_path)
+            except (OSError, ssl.SSLError) as exc:
+                sock.close()
+                raise ValueError("ca_path=%r cannot be used as a CA bundle (%s)" % (ca_path, _reason(exc))) from None
     try:
         tls = context.wrap_socket(sock, server_hostname=host)
     except ssl.SSLError as exc:

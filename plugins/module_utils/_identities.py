@@ -212,6 +212,42 @@ def _etag(response: Any) -> Optional[str]:
     return None
 
 
+def check_ownership_tag(tag: Optional[Mapping[str, Any]], option: str = "ownership_tag") -> Optional[Tuple[str, str]]:
+    """The (name, value) of an ownership tag option: one entry, a non-empty name and value."""
+    if not tag:
+        return None
+    if len(tag) != 1:
+        raise ConfigurationError(
+            "%s: %r has %d entries; give exactly one tag, e.g. {managed_identity.azure: system-assigned-identity}."
+            % (option, dict(tag), len(tag))
+        )
+    ((name, value),) = tag.items()
+    if not str(name).strip() or value is None or not str(value).strip():
+        raise ConfigurationError("%s: %r needs a tag name and a non-empty value." % (option, dict(tag)))
+    return str(name), str(value)
+
+
+def claim_system_identity(
+    before: IdentityState, desired: IdentityState, tags: Mapping[str, str], ownership_tag: Tuple[str, str]
+) -> Tuple[IdentityState, Optional[Dict[str, str]]]:
+    """Record in the resource's own tags that we turned its system-assigned identity on, in the same PATCH.
+
+    Turning it on adds the tag; turning it off happens only when the tag is there (we made it), and removes the tag.
+    Anything else leaves the tags alone (None). Tag names are case-insensitive in Azure, values are not.
+    Returns the identities to end with and the resource's new tags (a PATCH replaces the whole tags object).
+    """
+    name, value = ownership_tag
+    key = next((k for k in tags if k.lower() == name.lower()), None)
+    others = {k: v for k, v in tags.items() if k != key}
+    if desired.system_assigned and not before.system_assigned:
+        return desired, dict(others, **{name: value})
+    if before.system_assigned and not desired.system_assigned:
+        if key is None or tags[key] != value:
+            return desired._replace(system_assigned=True), None  # not ours: it stays on
+        return desired, others
+    return desired, None
+
+
 class IdentityUpdate(NamedTuple):
     changed: bool
     before: Dict[str, Any]  # the resource as read
@@ -226,19 +262,28 @@ def update_identity(
     plan: Callable[[IdentityState], IdentityState],
     *,
     check_mode: bool = False,
+    ownership_tag: Optional[Tuple[str, str]] = None,
     attempts: int = ETAG_ATTEMPTS,
 ) -> IdentityUpdate:
     """Read the resource, plan its identities from what is there now, PATCH the difference with If-Match.
 
     A 412 means someone changed the resource after our read: read again and re-plan, so their change
     is kept (Compute honours If-Match on PATCH). The PATCH waits for the long-running update to end.
+    With ``ownership_tag`` the system-assigned identity is claimed through the resource's tags in the same
+    PATCH (``claim_system_identity``): the record and the change land together or not at all, so a reply lost
+    after ARM applied it (the retry then gets 412, re-reads and finds both) cannot separate them.
     """
     for _attempt in range(attempts):
         response = client.request("GET", path, api_version=COMPUTE_API_VERSION, expected_status=(200,))
         resource = response.body or {}
         before = parse_identity(resource.get("identity"))
         desired = plan(before)
+        tags = None
+        if ownership_tag is not None:
+            desired, tags = claim_system_identity(before, desired, resource.get("tags") or {}, ownership_tag)
         body = identity_patch(before, desired)
+        if tags is not None:
+            body = dict(body or {}, tags=tags)
         if body is None or check_mode:
             return IdentityUpdate(body is not None, resource, None, before, desired)
         etag = _etag(response)

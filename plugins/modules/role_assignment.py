@@ -69,8 +69,15 @@ options:
     choices: [ServicePrincipal, User, Group, ForeignGroup, Device, auto]
   description:
     description:
-      - A description of the assignment. Updated in place when it differs.
+      - A description of the assignment. Updated in place when it differs, unless O(update_description=false).
     type: str
+  update_description:
+    description:
+      - V(false) writes O(description) only when this module creates the assignment; an assignment that exists
+        already keeps its own description (for example a record of who created it), so a run that finds the
+        assignment writes nothing.
+    type: bool
+    default: true
   condition:
     description:
       - An ABAC condition limiting the assignment (condition version 2.0). Updated in place when it differs.
@@ -109,6 +116,14 @@ EXAMPLES = r"""
     scope: /subscriptions/{{ subscription_id }}/resourceGroups/demo-rg
     principal_id: "{{ vm.principal_id }}"
     role: acdd72a7-3385-48ef-bd42-f606fba81ae7
+
+- name: Grant, recording who made the assignment only when it is created (an existing one is left as it is)
+  managed_identity.azure.role_assignment:
+    resource_group: demo-rg
+    principal_id: "{{ vm.principal_id }}"
+    role: Reader
+    description: Granted by the web team's playbook.
+    update_description: false
 
 - name: Remove exactly that assignment
   managed_identity.azure.role_assignment:
@@ -180,7 +195,8 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._module imp
 def ensure_present(client, scope, definition, principal_id, existing, params, check_mode):
     """(changed, assignment) after making sure the assignment exists with the asked description/condition."""
     if existing:
-        updates = _roles.assignment_updates(existing, params["description"], params["condition"])
+        description = params["description"] if params["update_description"] else None
+        updates = _roles.assignment_updates(existing, description, params["condition"])
         if not updates:
             return False, existing
         props = dict(existing["properties"])
@@ -240,6 +256,7 @@ def main():
             "choices": list(_roles.PRINCIPAL_TYPES) + ["auto"],
         },
         "description": {"type": "str"},
+        "update_description": {"type": "bool", "default": True},
         "condition": {"type": "str"},
         "principal_wait": {"type": "float", "default": 180},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},

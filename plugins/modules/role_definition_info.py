@@ -32,6 +32,12 @@ options:
     description:
       - A role definition GUID or a full role definition ID.
     type: str
+  role:
+    description:
+      - One role, by name, GUID or full ID, resolved exactly as M(managed_identity.azure.role_assignment) resolves
+        its O(managed_identity.azure.role_assignment#module:role) - one definition, or a failure that names similar
+        roles. For checking a role before anything is granted.
+    type: str
   scope:
     description:
       - The scope to look at. Defaults to the subscription O(subscription_id) (or its resource group
@@ -51,6 +57,11 @@ EXAMPLES = r"""
     subscription_id: "{{ subscription_id }}"
     name: reader
   register: reader
+
+- name: Fail early, with similar names, when a role name is misspelt
+  managed_identity.azure.role_definition_info:
+    subscription_id: "{{ subscription_id }}"
+    role: "{{ role_to_grant }}"
 
 - name: Show its actions
   ansible.builtin.debug:
@@ -149,11 +160,12 @@ def main():
     argument_spec = {
         "name": {"type": "str"},
         "id": {"type": "str"},
+        "role": {"type": "str"},
         "scope": {"type": "str"},
         "resource_group": {"type": "str"},
     }
     module = AzureModule(
-        argument_spec, supports_check_mode=True, mutually_exclusive=[["name", "id"], ["scope", "resource_group"]]
+        argument_spec, supports_check_mode=True, mutually_exclusive=[["name", "id", "role"], ["scope", "resource_group"]]
     )
     params = module.params
     scope = params["scope"]
@@ -165,7 +177,10 @@ def main():
             raise ConfigurationError("resource_group: needs subscription_id (or AZURE_SUBSCRIPTION_ID).")
         else:
             scope = "/"
-        definitions = find_definitions(module.client, scope, params["name"], params["id"])
+        if params["role"] is not None:
+            definitions = [_roles.resolve_role_definition(module.client, scope, params["role"])]
+        else:
+            definitions = find_definitions(module.client, scope, params["name"], params["id"])
     except ConfigurationError as err:
         module.fail(err)
     except AzureError as err:

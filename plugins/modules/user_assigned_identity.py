@@ -44,6 +44,12 @@ options:
     description:
       - The tags of the identity, replacing all existing tags. Not set leaves the tags as they are.
     type: dict
+  update_tags:
+    description:
+      - V(false) writes O(tags) only when this module creates the identity; an identity that exists already keeps
+        its tags (for example a record of who created it), so a run that finds it writes nothing.
+    type: bool
+    default: true
   state:
     description:
       - V(present) creates the identity or updates its tags; V(absent) deletes it.
@@ -150,7 +156,7 @@ def ensure_present(client, path, current, params, subscription_id, check_mode):
                 "identity (state=absent) and create it again (its principal and client IDs will change)."
                 % (current.get("id"), current.get("location"), params["location"])
             )
-        if params["tags"] is None or params["tags"] == (current.get("tags") or {}):
+        if not params["update_tags"] or params["tags"] is None or params["tags"] == (current.get("tags") or {}):
             return False, current
         body = {"location": current["location"], "tags": params["tags"]}
     if check_mode:
@@ -169,6 +175,7 @@ def main():
         "name": {"type": "str", "required": True},
         "location": {"type": "str"},
         "tags": {"type": "dict"},
+        "update_tags": {"type": "bool", "default": True},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     }
     module = AzureModule(argument_spec, supports_check_mode=True)

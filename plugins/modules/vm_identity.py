@@ -65,6 +65,18 @@ options:
     type: str
     default: add
     choices: [add, remove, exact]
+  ownership_tag:
+    description:
+      - A tag, one C(name: value) entry, that records on the resource itself that this module turned its
+        system-assigned identity on, written in the same PATCH as the identity (merged with the resource's other
+        tags), so the change and its record land together even when the run is interrupted or the reply is lost.
+      - With O(system_assigned=true), the tag is added only when this run turns the identity on; an identity that
+        was on already is not claimed.
+      - With O(system_assigned=false), the identity is turned off only when the resource carries the tag (and the
+        tag goes in the same PATCH); an identity someone else turned on stays on and the module reports no change
+        for it.
+      - Tag names are compared ignoring case, values exactly.
+    type: dict
 notes:
   - Needs Virtual Machine Contributor on the VM; attaching a user-assigned identity also needs Managed Identity
     Operator on that identity.
@@ -97,6 +109,22 @@ EXAMPLES = r"""
     user_assigned:
       - "{{ shared_identity_id }}"
     user_assigned_mode: remove
+
+- name: Enable the system-assigned identity and record on the VM that this play did it
+  managed_identity.azure.vm_identity:
+    resource_group: demo-rg
+    name: demo-vm
+    system_assigned: true
+    ownership_tag:
+      managed_identity.azure: system-assigned-identity
+
+- name: Later, turn it off again only if the record says this play turned it on
+  managed_identity.azure.vm_identity:
+    resource_group: demo-rg
+    name: demo-vm
+    system_assigned: false
+    ownership_tag:
+      managed_identity.azure: system-assigned-identity
 
 - name: Remove every identity
   managed_identity.azure.vm_identity:
@@ -152,6 +180,7 @@ def main():
         "system_assigned": {"type": "bool"},
         "user_assigned": {"type": "list", "elements": "str"},
         "user_assigned_mode": {"type": "str", "default": "add", "choices": list(_identities.USER_ASSIGNED_MODES)},
+        "ownership_tag": {"type": "dict"},
     }
     module = AzureModule(argument_spec, supports_check_mode=True)
     params = module.params
@@ -164,6 +193,7 @@ def main():
     action = "update the identity of %s %r" % (_identities.RESOURCE_KINDS[kind][1], name)
     try:
         subscription_id = module.subscription_id()
+        ownership_tag = _identities.check_ownership_tag(params["ownership_tag"])
         path = _identities.resource_path(kind, subscription_id, group, name)
         requested = _identities.requested_uamis(params["user_assigned"], subscription_id, group)
         known = {}
@@ -177,6 +207,7 @@ def main():
                 path,
                 lambda current: _identities.plan_identity(current, params["system_assigned"], requested, mode),
                 check_mode=module.check_mode,
+                ownership_tag=ownership_tag,
             )
         except NotFoundError as err:
             raise _identities.missing_resource(err, kind, name, group, subscription_id) from err

@@ -55,7 +55,7 @@ def site_inventory(emu: Any, **all_vars: Any) -> Dict[str, Any]:
 
 
 def vms(state: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
-    """VM name -> {"type", "principal_id", "user_assigned": sorted lower-case UAMI IDs}."""
+    """VM name -> {"type", "principal_id", "user_assigned": sorted lower-case UAMI IDs, "tags"}."""
     found = {}
     for resource in state["resources"].values():
         if resource["type"].lower() != VM_TYPE:
@@ -65,6 +65,7 @@ def vms(state: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
             "type": identity.get("type", "None"),
             "principal_id": identity.get("principalId"),
             "user_assigned": sorted(k.lower() for k in identity.get("userAssignedIdentities") or {}),
+            "tags": resource.get("tags") or {},
         }
     return found
 
@@ -102,3 +103,15 @@ def descriptions(state: Dict[str, Any]) -> Dict[tuple, Optional[str]]:
 
 def principal_ids(state: Dict[str, Any]) -> set:
     return {principal["object_id"].lower() for principal in state["principals"]}
+
+
+def world(state: Dict[str, Any]) -> Dict[str, Any]:
+    """What site.yml and teardown.yml may change, in comparable form: the VMs' identities and tags, the user-assigned
+    identities, the role assignments with their descriptions, and the directory's principals."""
+    return {
+        "vms": vms(state),
+        "uamis": uamis(state),
+        "assignments": assignments(state),
+        "descriptions": descriptions(state),
+        "principals": principal_ids(state),
+    }

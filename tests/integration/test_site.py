@@ -31,14 +31,18 @@ RG_WEB = "/subscriptions/%s/resourcegroups/rg-web" % SUB
 RG_DATA = "/subscriptions/%s/resourcegroups/rg-data" % SUB
 LEGACY = RG_WEB + "/providers/microsoft.managedidentity/userassignedidentities/id-legacy"
 ID_DB1 = RG_DATA + "/providers/microsoft.managedidentity/userassignedidentities/id-db1"
-# site.yml's record in Azure (roles/grant_access/vars/main.yml, roles/enable_identity/vars/main.yml), spelled out
-# again here so that a change to it shows up as a test failure: teardown would not recognise older records.
+# site.yml's records in Azure (roles/grant_access/vars/main.yml, roles/enable_identity/vars/main.yml), spelled out
+# again here so that a change to them shows up as a test failure: teardown would not recognise older records.
 MARKER = "Granted by managed_identity.azure site.yml."
-ENABLED_MARKER = "Granted by managed_identity.azure site.yml, which also enabled this system-assigned identity."
 MANAGED_TAG = {"managed-by": "managed_identity.azure"}
+OWNERSHIP_TAG = {"managed_identity.azure": "system-assigned-identity"}
 FLEET_SUB = "7b3e9f2a-1c4d-4e6f-8a9b-0c1d2e3f4a5b"
 FLEET_RG = "/subscriptions/%s/resourcegroups/rg-fleet" % FLEET_SUB
 SHARED = FLEET_RG + "/providers/microsoft.managedidentity/userassignedidentities/id-azure-vms"
+ENABLE = "Enable the VM's managed identity | %s"
+GRANT = "Grant the role to the VM's identity on its scope | Reader"
+REPORT = "Report what the VM's identity read"
+READ = "Read the resource group with the VM's own identity, until its role has reached ARM"
 
 
 def recap_changed(result) -> int:
@@ -46,11 +50,14 @@ def recap_changed(result) -> int:
 
 
 def changed_items(result) -> dict:
-    """Changed task (name without role prefix) -> how many of its loop items changed."""
-    return {
-        t.task.split(" : ", 1)[-1]: sum(1 for item in t.result.get("results", [t.result]) if item.get("changed"))
-        for t in result.changed_tasks
-    }
+    """Changed task (name without role prefix) -> how many hosts and loop items it changed, over all hosts."""
+    counts: dict = {}
+    for t in result.changed_tasks:
+        name = t.task.split(" : ", 1)[-1]
+        counts[name] = counts.get(name, 0) + sum(
+            1 for item in t.result.get("results", [t.result]) if item.get("changed")
+        )
+    return counts
 
 
 def records(result, name: str, host: str) -> list:
@@ -60,8 +67,7 @@ def records(result, name: str, host: str) -> list:
 
 def reports(result) -> dict:
     """Host -> the validate_access report line."""
-    name = "Report how long access took to appear"
-    return {t.host: t.result["msg"] for t in result.tasks if t.task.split(" : ", 1)[-1] == name}
+    return {t.host: t.result["msg"][0] for t in result.tasks if t.task.split(" : ", 1)[-1] == REPORT}
 
 
 def test_site_system_identities_second_run_and_teardown(run_playbook, start_emulator):
@@ -79,7 +85,7 @@ def test_site_system_identities_second_run_and_teardown(run_playbook, start_emul
     # Check mode reports the changes and makes none (validation needs them for real, so it is skipped).
     emu.reset_counters()
     check = run_playbook(SITE, inventory=inventory, env=env, check=True).assert_ok()
-    assert changed_items(check) == {"Enable the identity of each VM": 3}
+    assert changed_items(check) == {ENABLE % "system": 3}
     assert emu.counters("arm")["writes"] == 0
     assert emu.state()["resources"] == before["resources"]
 
@@ -104,24 +110,28 @@ def test_site_system_identities_second_run_and_teardown(run_playbook, start_emul
         ],
         key=lambda a: (a["scope"], a["principal_id"]),
     )
-    # The record teardown reads: site.yml made these assignments and enabled these identities; app1's is not its own.
+    # The records teardown reads: site.yml made these assignments, and turned on these identities (the tag written
+    # with the identity); app1's identity and assignment are not its own.
     assert descriptions(state) == {
         **descriptions(before),
-        (system["web1"], RG_WEB): ENABLED_MARKER,
-        (system["web2"], RG_WEB): ENABLED_MARKER,
-        (system["db1"], RG_DATA): ENABLED_MARKER,
+        (system["web1"], RG_WEB): MARKER,
+        (system["web2"], RG_WEB): MARKER,
+        (system["db1"], RG_DATA): MARKER,
     }
     assert descriptions(state)[(app1, RG_WEB)] is None
+    assert {name: vm["tags"] for name, vm in after.items()} == {
+        "web1": OWNERSHIP_TAG,
+        "web2": OWNERSHIP_TAG,
+        "app1": {},
+        "db1": OWNERSHIP_TAG,
+    }
     assert set(uamis(state)) == {LEGACY, ID_DB1}
     # Each VM validated with its own system identity's token (web2 has two identities; IMDS picks the system one),
     # after waiting for the role to propagate, with the retries visible.
     assert {host: system[host] in msg for host, msg in reports(first).items()} == dict.fromkeys(system, True)
     assert "FAILED - RETRYING" in first.stdout
     assert "access appeared after" in first.stdout
-    assert changed_items(first) == {
-        "Enable the identity of each VM": 3,
-        "Grant the role on each principal's scope | Reader": 3,
-    }
+    assert changed_items(first) == {ENABLE % "system": 3, GRANT: 3}
 
     emu.set_knobs(propagation_delay=0)
     emu.reset_counters()
@@ -192,11 +202,10 @@ def test_site_both_identities_and_teardown(run_playbook, start_emulator):
         (uamis(state)[own[vm]]["properties"]["principalId"].lower(), RG_DATA if vm == "db1" else RG_WEB) for vm in own
     }
     assert granted == expected and len(assignments(state, but=operator)) == 8
-    # Seven new assignments, marked; the system identities' ones also say that site.yml enabled them (not app1's).
+    # Seven new assignments, all marked; the system identities site.yml turned on carry the tag (not app1's).
     made = {key: text for key, text in descriptions(state).items() if key not in descriptions(before)}
-    enabled = {after[vm]["principal_id"].lower() for vm in ("web1", "web2", "db1")}
-    assert sorted(text for (principal, _scope), text in made.items() if principal in enabled) == [ENABLED_MARKER] * 3
-    assert sorted(text for (principal, _scope), text in made.items() if principal not in enabled) == [MARKER] * 4
+    assert sorted(made.values()) == [MARKER] * 7
+    assert {name: vm["tags"] for name, vm in after.items()} == {**dict.fromkeys(own, OWNERSHIP_TAG), "app1": {}}
     # Validation uses the system identity, which IMDS picks by default.
     assert all(after[host]["principal_id"] in msg for host, msg in reports(first).items())
 
@@ -259,8 +268,8 @@ def test_demo_inventory_with_the_vm_extension_endpoint(run_playbook, emulator, t
 
     principal = vms(emulator.state())["myVM"]["principal_id"]
     assert principal in reports(result)["myVM"]
-    [token] = records(result, "Get an access token from the VM's managed identity (vm_extension)", "myVM")
-    assert token.status == "ok"
+    [check] = records(result, READ, "myVM")
+    assert check.status == "ok" and check.result["source"] == "vm_extension"
     assert '"name": "DevTest"' in result.stdout and '"location": "westus"' in result.stdout
 
 
@@ -274,13 +283,15 @@ def test_validate_access_waits_then_fails_with_what_to_check(run_playbook, start
             "name": "validate web2 with its legacy identity, which has no role",
             "hosts": "web2",
             "gather_facts": False,
-            "module_defaults": {
-                "group/managed_identity.azure.azure": {"arm_endpoint": emu.arm_endpoint, "ca_path": emu.ca_bundle}
-            },
             "roles": [
                 {
                     "role": "managed_identity.azure.validate_access",
-                    "vars": {"validate_access_timeout": 3, "validate_access_delay": 1},
+                    "vars": {
+                        "validate_access_timeout": 3,
+                        "validate_access_delay": 1,
+                        "validate_access_arm_endpoint": emu.arm_endpoint,
+                        "validate_access_ca_path": emu.ca_bundle,
+                    },
                 }
             ],
         }
@@ -291,10 +302,14 @@ def test_validate_access_waits_then_fails_with_what_to_check(run_playbook, start
 
     assert result.rc != 0
     assert web2["azure_resource_group"] == "rg-web"
-    [failure] = records(result, "Fail when the VM's identity cannot read resource group rg-web", "web2")
+    [failure] = records(result, READ, "web2")
     assert failure.failed
-    assert "still cannot read resource group rg-web after 3 s" in failure.result["msg"]
-    assert "AuthorizationFailed" in failure.result["msg"]
+    principal = uamis(emu.state())[LEGACY]["properties"]["principalId"]
+    assert failure.result["msg"].startswith(
+        "Failed to read resource group 'rg-web' with the managed identity of this host (principal %s) "
+        "(HTTP 403, AuthorizationFailed): " % principal
+    )
+    assert "Assign a role with Microsoft.Resources/subscriptions/resourceGroups/read" in failure.result["msg"]
     assert result.stdout.count("FAILED - RETRYING") == 3
     assert emu.counters("arm")["by_status"].get("403", 0) == 4
     assert emu.counters("arm")["writes"] == 0
@@ -316,5 +331,5 @@ def test_validate_access_refuses_windows_guests_at_once(run_playbook):
     assert result.rc != 0
     failure = records(result, "Stop on Windows guests", "winvm")[0]
     assert failure.failed
-    assert "does not support Windows guests yet: winvm runs Windows" in failure.result["msg"]
+    assert "does not support Windows guests yet: winvm is reached over winrm" in failure.result["msg"]
     assert result.tasks[-1] is failure

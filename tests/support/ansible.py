@@ -38,9 +38,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CALLBACK_DIR = Path(__file__).resolve().parent / "callback_plugins"
@@ -227,8 +228,12 @@ def run_playbook(
     limit: Optional[str] = None,
     timeout: float = 600,
     run_dir: Optional[Union[str, os.PathLike]] = None,
+    kill_when: Optional[Callable[[], bool]] = None,
 ) -> PlaybookResult:
-    """Run ansible-playbook once; see the module docstring. ``run_dir`` defaults to a new temporary directory."""
+    """Run ansible-playbook once; see the module docstring. ``run_dir`` defaults to a new temporary directory.
+
+    ``kill_when``, polled every 0.1 s while the run goes on, kills ansible-playbook and its workers with SIGKILL
+    (``kill -9``) as soon as it returns true; the result then has ``rc == -9``."""
     run = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="run_playbook-"))
     run.mkdir(parents=True, exist_ok=True)
     out_dir = run / "out"
@@ -272,12 +277,20 @@ def run_playbook(
         text=True,
         start_new_session=True,  # so a timeout can stop ansible-playbook's forked workers too
     )
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate()
-        raise PlaybookTimeout(timeout, stdout, stderr) from None
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            stdout, stderr = process.communicate(timeout=0.1 if kill_when else timeout)
+            break
+        except subprocess.TimeoutExpired:
+            if kill_when is not None and kill_when():
+                os.killpg(process.pid, signal.SIGKILL)
+                stdout, stderr = process.communicate()
+                break
+            if time.monotonic() > deadline:
+                os.killpg(process.pid, signal.SIGKILL)
+                stdout, stderr = process.communicate()
+                raise PlaybookTimeout(timeout, stdout, stderr) from None
 
     tasks, stats = _read_records(results_file)
     return PlaybookResult(
