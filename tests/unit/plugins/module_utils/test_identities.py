@@ -225,3 +225,58 @@ def test_predicted_facts_keep_known_ids_and_leave_new_system_principal_unknown()
     }
     kept = ids.predicted_facts({"type": "SystemAssigned", "principalId": "p0", "tenantId": "t"}, S(True, ()), {})
     assert (kept["principal_id"], kept["tenant_id"]) == ("p0", "t")
+
+
+TAG = ("managed_identity.azure", "system-assigned-identity")
+
+
+@pytest.mark.parametrize(
+    "before, asked, tags, expected_system, expected_tags",
+    [
+        # Turning it on claims it: the tag joins the others.
+        (S(False, ()), S(True, ()), {"env": "dev"}, True, {"env": "dev", TAG[0]: TAG[1]}),
+        # On already (someone else's): not claimed, tags untouched.
+        (S(True, ()), S(True, ()), {"env": "dev"}, True, None),
+        # Turning off what we claimed (tag names ignore case): off, and the tag goes with it.
+        (S(True, ()), S(False, ()), {"Managed_Identity.Azure": TAG[1], "env": "dev"}, False, {"env": "dev"}),
+        # Turning off what is not ours (no tag, or another value): it stays on.
+        (S(True, ()), S(False, ()), {"env": "dev"}, True, None),
+        (S(True, ()), S(False, ()), {TAG[0]: "someone-else"}, True, None),
+    ],
+)
+def test_claim_system_identity(before, asked, tags, expected_system, expected_tags):
+    desired, new_tags = ids.claim_system_identity(before, asked, tags, TAG)
+    assert (desired.system_assigned, new_tags) == (expected_system, expected_tags)
+
+
+def test_the_record_goes_in_the_same_patch_as_the_identity():
+    client = EtagClient([{"etag": '"1"', "tags": {"env": "dev"}, "identity": None}])
+    result = ids.update_identity(client, "/vm", lambda cur: ids.plan_identity(cur, True, None), ownership_tag=TAG)
+    assert result.changed
+    [patch] = [c for c in client.calls if c[0] == "PATCH"]
+    assert patch[1] == {"identity": {"type": "SystemAssigned"}, "tags": {"env": "dev", TAG[0]: TAG[1]}}
+
+
+def test_a_patch_applied_whose_reply_was_lost_is_found_done_on_the_retry():
+    """ARM applied the PATCH (identity and tag) but the reply was lost; the retried PATCH gets 412, the re-read finds
+    both, and nothing more is sent."""
+    before = {"etag": '"1"', "tags": {}, "identity": None}
+    applied = {"etag": '"2"', "tags": {TAG[0]: TAG[1]}, "identity": {"type": "SystemAssigned", "principalId": "p"}}
+    client = EtagClient([before, applied], stale_patches=1)
+    result = ids.update_identity(client, "/vm", lambda cur: ids.plan_identity(cur, True, None), ownership_tag=TAG)
+    assert [c[0] for c in client.calls] == ["GET", "PATCH", "GET"]
+    assert not result.changed and result.after_state == S(True, ())
+
+
+def test_turning_off_an_identity_that_is_not_ours_sends_nothing():
+    resource = {"etag": '"1"', "tags": {"env": "dev"}, "identity": {"type": "SystemAssigned", "principalId": "p"}}
+    client = EtagClient([resource])
+    result = ids.update_identity(client, "/vm", lambda cur: ids.plan_identity(cur, False, None), ownership_tag=TAG)
+    assert not result.changed
+    assert [c[0] for c in client.calls] == ["GET"]
+
+
+@pytest.mark.parametrize("tag", [{"a": "1", "b": "2"}, {"a": ""}, {" ": "x"}])
+def test_an_ownership_tag_is_one_name_and_value(tag):
+    with pytest.raises(ConfigurationError, match="ownership_tag"):
+        ids.check_ownership_tag(tag)

@@ -22,7 +22,13 @@ DEFINITION = {
     "name": READER,
     "properties": {"roleName": "Reader"},
 }
-PARAMS = {"description": None, "condition": None, "principal_type": "ServicePrincipal", "principal_wait": 0}
+PARAMS = {
+    "description": None,
+    "update_description": True,
+    "condition": None,
+    "principal_type": "ServicePrincipal",
+    "principal_wait": 0,
+}
 
 
 def existing(name="other", description=None):
@@ -129,3 +135,17 @@ def test_absent_deletes_exactly_the_found_assignment():
     assert client.calls == [("DELETE", existing("theirs")["id"], None)]
     assert role_assignment.ensure_absent(client, None, False) is False
     assert role_assignment.ensure_absent(Client([]), existing(), True) is True
+
+
+def test_a_description_written_only_on_create_leaves_an_existing_assignment_alone():
+    params = dict(PARAMS, description="Granted by the web team.", update_description=False)
+    found = existing(description="Made by hand.")
+    client = Client([])
+    changed, after = role_assignment.ensure_present(client, SCOPE, DEFINITION, PRINCIPAL, found, params, False)
+    assert (changed, after, client.calls) == (False, found, [])
+    # A new assignment still gets it, in the same PUT that creates it.
+    name = _roles.assignment_name(SCOPE, READER, PRINCIPAL)
+    client = Client([(201, existing(name, "Granted by the web team."))])
+    changed, _after = role_assignment.ensure_present(client, SCOPE, DEFINITION, PRINCIPAL, None, params, False)
+    assert changed
+    assert client.calls[0][2]["properties"]["description"] == "Granted by the web team."
