@@ -165,7 +165,9 @@ def main():
         "resource_group": {"type": "str"},
     }
     module = AzureModule(
-        argument_spec, supports_check_mode=True, mutually_exclusive=[["name", "id", "role"], ["scope", "resource_group"]]
+        argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[["name", "id", "role"], ["scope", "resource_group"]],
     )
     params = module.params
     scope = params["scope"]
