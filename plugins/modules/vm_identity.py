@@ -67,7 +67,7 @@ options:
     choices: [add, remove, exact]
   ownership_tag:
     description:
-      - A tag, one C(name: value) entry, that records on the resource itself that this module turned its
+      - A tag, one C(name) and C(value), that records on the resource itself that this module turned its
         system-assigned identity on, written in the same PATCH as the identity (merged with the resource's other
         tags), so the change and its record land together even when the run is interrupted or the reply is lost.
       - With O(system_assigned=true), the tag is added only when this run turns the identity on; an identity that
