@@ -16,10 +16,12 @@ ROLES_DIR = Path(__file__).resolve().parents[2] / "roles"
 ROLES = ("enable_identity", "grant_access", "validate_access")
 # Facts the roles publish for the next role: outputs, not inputs.
 PUBLISHED = {
-    "enable_identity": {"enable_identity_vms", "enable_identity_principals"},
-    "grant_access": {"grant_access_assignment_ids", "grant_access_enabled_system_principals"},
+    "enable_identity": {"enable_identity_principal_id", "enable_identity_client_id", "enable_identity_principal_ids"},
+    "grant_access": {"grant_access_role_definition"},
     "validate_access": {"validate_access_result"},
 }
+# Host variables that say where a VM is in Azure: the inventory's, shared by the roles, so not prefixed.
+HOST_VARIABLES = {"azure_resource_group", "azure_vm_name", "azure_subscription_id"}
 
 
 def spec(role: str) -> dict:
@@ -36,7 +38,7 @@ def test_every_variable_is_declared_prefixed_and_documented(role):
     options = spec(role)
     assert options
     for name, option in options.items():
-        assert name.startswith(role + "_") and not name.startswith(role + "__"), name
+        assert name in HOST_VARIABLES or (name.startswith(role + "_") and not name.startswith(role + "__")), name
         assert option.get("description"), name
         assert option.get("type"), name
     # Defaults: the same in defaults/main.yml and in the spec, and nothing undeclared.
@@ -65,16 +67,20 @@ def play(role: str, variables: dict) -> list:
     [
         ("validate_access", {"validate_access_timeout": "ten minutes"}, "validate_access_timeout"),
         ("validate_access", {"validate_access_source": "app_service"}, "validate_access_source"),
-        ("enable_identity", {"enable_identity_mode": "cluster"}, "enable_identity_mode"),
-        ("enable_identity", {"enable_identity_hosts": {"myVM": 1}}, "enable_identity_hosts"),
-        ("enable_identity", {"enable_identity_tags": ["env", "prod"]}, "enable_identity_tags"),
+        ("enable_identity", {"enable_identity_mode": "cluster", "azure_resource_group": "rg"}, "enable_identity_mode"),
+        (
+            "enable_identity",
+            {"enable_identity_tags": ["env", "prod"], "azure_resource_group": "rg"},
+            "enable_identity_tags",
+        ),
+        ("enable_identity", {}, "missing required arguments: azure_resource_group"),
         (
             "grant_access",
-            {"grant_access_principals": ["6b554238-084b-4071-b2cf-cf2358a793d1"]},
-            "grant_access_principals",
+            {"grant_access_principal_ids": ["p-1"], "grant_access_shared": "sometimes"},
+            "grant_access_shared",
         ),
-        ("grant_access", {"grant_access_principals": [{"scope": "/subscriptions/x"}]}, "principal_id"),
-        ("grant_access", {}, "grant_access_principals"),
+        ("grant_access", {"grant_access_principal_ids": ["p-1"], "grant_access_state": "gone"}, "grant_access_state"),
+        ("grant_access", {}, "grant_access_principal_ids"),
     ],
 )
 def test_a_wrong_value_is_refused_before_anything_runs(run_playbook, role, variables, expected):
@@ -101,27 +107,27 @@ def test_the_type_error_says_which_variable_and_what_type(run_playbook):
     assert "int" in failure.result["msg"]
 
 
-def test_a_principal_without_scope_is_refused_rather_than_granted_on_the_subscription(run_playbook):
-    result = run_playbook(play("grant_access", {"grant_access_principals": [{"principal_id": "p-1"}]}))
-
-    assert result.rc != 0
-    [failure] = result.failed_tasks
-    assert failure.task.endswith("Check that every principal has a scope")
-    assert "neither a scope nor a resource_group" in failure.result["msg"] and "p-1" in failure.result["msg"]
-    assert not [t for t in result.tasks if "role_assignment" in t.action]
-
-
-def test_hosts_without_a_resource_group_are_named(run_playbook):
+def test_a_vm_without_a_resource_group_fails_alone_before_any_azure_call(run_playbook):
     inventory = {
         "all": {
             "hosts": {"localhost": {"ansible_connection": "local"}},
             "children": {"azure_vms": {"hosts": {"vm-a": {"azure_resource_group": "rg"}, "vm-b": {}}}},
         }
     }
+    play = [
+        {
+            "name": "grant on VMs",
+            "hosts": "azure_vms",
+            "gather_facts": False,
+            "roles": [{"role": "managed_identity.azure.enable_identity"}],
+        }
+    ]
 
-    result = run_playbook(play("enable_identity", {}), inventory=inventory)
+    result = run_playbook(play, inventory=inventory)
 
     assert result.rc != 0
-    [failure] = result.failed_tasks
-    assert "no azure_resource_group host variable" in failure.result["msg"]
-    assert "vm-b" in failure.result["msg"] and "vm-a" not in failure.result["msg"]
+    [failure] = [t for t in result.tasks if t.host == "vm-b"]
+    assert failure.failed and "Validating arguments" in failure.task
+    assert "missing required arguments: azure_resource_group" in failure.result["msg"]
+    # vm-a went on (to its Azure call, which fails here for want of credentials).
+    assert [t.action for t in result.tasks if t.host == "vm-a"][-1] == "managed_identity.azure.vm_identity"
