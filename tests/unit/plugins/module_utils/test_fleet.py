@@ -50,15 +50,13 @@ def nic_id(sub, rg, name, suffix="VMNic"):
 
 
 def nic(rid, *configs):
-    return {
-        "id": rid,
-        "properties": {
-            "ipConfigurations": [
-                {"properties": dict(privateIPAddress=ip, primary=primary, **({"publicIPAddress": {"id": pip}} if pip else {}))}
-                for ip, primary, pip in configs
-            ]
-        },
-    }
+    ip_configs = []
+    for address, primary, public_id in configs:
+        props = {"privateIPAddress": address, "primary": primary}
+        if public_id:
+            props["publicIPAddress"] = {"id": public_id}
+        ip_configs.append({"properties": props})
+    return {"id": rid, "properties": {"ipConfigurations": ip_configs}}
 
 
 def pip(rid, address):
