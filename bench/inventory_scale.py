@@ -88,8 +88,9 @@ def main() -> int:
     args = parser.parse_args()
 
     print("ansible-inventory --list on %d emulated VMs: azure_vms plugin vs a static YAML of the same hosts" % args.vms)
-    with tempfile.TemporaryDirectory(prefix="inventory-scale-") as work, RunningEmulator.start(seed=seed(args.vms)) as emu:
-        work = Path(work)
+    emulator = RunningEmulator.start(seed=seed(args.vms))
+    with tempfile.TemporaryDirectory(prefix="inventory-scale-") as tmp, emulator as emu:
+        work = Path(tmp)
         env = ansible_env(work, work / "results.jsonl", emu.operator_env())
         config = work / "fleet.azure_vms.yml"
         config.write_text(yaml.safe_dump({

@@ -223,6 +223,9 @@ def test_second_run_with_the_cache_makes_no_arm_request(inventory, world):
     assert second == first
     counters = world.counters()
     assert counters["by_service"].get("arm", 0) == 0 and counters["by_service"].get("entra", 0) == 0
+    # --flush-cache reads Azure again.
+    done = inventory.run(config, "--list", "--flush-cache")
+    assert done.returncode == 0 and world.counters("arm")["requests"] == 8
 
 
 def _fleet_seed(count: int) -> dict:
