@@ -212,6 +212,24 @@ def test_unreadable_subscription_fails_by_name_or_is_skipped_with_a_warning(worl
     assert sorted(json.loads(done.stdout)["azure_vms"]["hosts"]) == ["web1", "web2", "win1"]
 
 
+def test_throttling_and_server_errors_are_retried_and_a_list_that_keeps_failing_fails(inventory, world):
+    world.add_fault(service="arm", kind="status", status=429, retry_after=1, count=2, path="networkInterfaces")
+    world.add_fault(service="arm", kind="status", status=503, count=1, path="publicIPAddresses")
+    config = inventory.config(subscription_ids=[SUB_A, SUB_B])
+    world.reset_counters()
+    assert len(inventory.list(config)["azure_vms"]["hosts"]) == 5  # the whole fleet, after the retries
+    counted = world.counters("arm")
+    assert counted["by_status"] == {"200": 8, "429": 2, "503": 1}
+
+    # Still failing after max_wait: no inventory at all rather than one without SUB_B's network.
+    world.add_fault(service="arm", kind="status", status=503, path=SUB_B + "/providers/Microsoft.Network/network")
+    failing = inventory.config("failing.azure_vms.yml", subscription_ids=[SUB_A, SUB_B], max_wait=2)
+    done = inventory.run(failing, "--list")
+    assert "Failed to list the network interfaces of subscription %s (HTTP 503" % SUB_B in " ".join(
+        done.stderr.split())
+    assert json.loads(done.stdout)["_meta"]["hostvars"] == {}
+
+
 def test_second_run_with_the_cache_makes_no_arm_request(inventory, world):
     config = inventory.config(subscription_ids=[SUB_A, SUB_B], cache=True, cache_plugin="ansible.builtin.jsonfile",
                               cache_connection=str(inventory.tmp_path / "cache"), cache_timeout=600)
