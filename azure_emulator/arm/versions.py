@@ -2,8 +2,9 @@
 
 Lists come from the stable/preview folders of Azure/azure-rest-api-specs for each provider plus the versions the
 pinned Microsoft SDKs send (azure-mgmt-compute 39 sends 2026-04-01, azure-mgmt-msi 7.1 sends 2024-11-30,
-azure-mgmt-authorization 4.0 sends 2022-04-01, azure-mgmt-resource 26 sends 2025-04-01). They are the emulator's own
-table: the collection keeps its own, so a mistake in one cannot hide the other.
+azure-mgmt-authorization 4.0 sends 2022-04-01, azure-mgmt-resource 26 sends 2025-04-01, azure-mgmt-network 33.1 sends
+2026-03-01). They are the emulator's own table: the collection keeps its own, so a mistake in one cannot hide the
+other.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ NETWORK = (
     "2019-08-01", "2019-09-01", "2019-11-01", "2019-12-01", "2020-03-01", "2020-04-01", "2020-05-01", "2020-06-01",
     "2020-07-01", "2020-08-01", "2020-11-01", "2021-02-01", "2021-03-01", "2021-05-01", "2021-08-01", "2022-01-01",
     "2022-05-01", "2022-07-01", "2022-09-01", "2022-11-01", "2023-02-01", "2023-04-01", "2023-05-01", "2023-06-01",
-    "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01", "2024-07-01", "2024-10-01",
+    "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01", "2024-07-01", "2024-10-01", "2025-05-01",
+    "2025-07-01", "2025-09-01", "2026-01-01", "2026-03-01",
 )
 METADATA = ("2015-01-01", "2018-01-01", "2019-05-01", "2020-06-01", "2022-09-01")
 

@@ -137,3 +137,49 @@ def test_vm_created_and_deleted_through_arm_brings_and_takes_its_nic(emu: Runnin
     assert nic["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"] == "10.1.0.5"
     assert session.delete(url, params={"api-version": V_VM}, verify=emu.ca_bundle, timeout=30).status_code == 202
     assert nic["id"].lower() not in emu.state()["resources"]
+
+
+# -- unmodified Microsoft clients -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def sdk(emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> dict:
+    from azure.identity import ClientSecretCredential
+
+    emu.reset()
+    # requests (under azure-core and msal) reads the CA from here; the machine's default bundle would win otherwise.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", emu.ca_bundle)
+    monkeypatch.setenv("SSL_CERT_FILE", emu.ca_bundle)
+    op = emu.operator
+    credential = ClientSecretCredential(emu.tenant_id, op["client_id"], op["client_secret"],
+                                        authority=emu.authority_host, disable_instance_discovery=True,
+                                        connection_verify=emu.ca_bundle)
+    return {"credential": credential, "subscription_id": SUB, "base_url": emu.arm_endpoint,
+            "credential_scopes": ["https://management.core.windows.net//.default"],
+            "connection_verify": emu.ca_bundle}
+
+
+def test_power_state_through_azure_mgmt_compute(sdk: dict) -> None:
+    from azure.mgmt.compute import ComputeManagementClient
+
+    client = ComputeManagementClient(**sdk)
+    states = {vm.name: [s.code for s in vm.instance_view.statuses]
+              for vm in client.virtual_machines.list_all(status_only="true")}
+    assert states["web2"] == ["ProvisioningState/succeeded", "PowerState/deallocated"]
+    assert client.virtual_machines.instance_view("rg-db", "db1").statuses[1].display_status == "VM stopped"
+    expanded = client.virtual_machines.get("rg-web", "web1", expand="instanceView")
+    assert expanded.instance_view.statuses[1].code == "PowerState/running"
+    assert expanded.network_profile.network_interfaces[0].id.endswith("/networkInterfaces/web1VMNic")
+
+
+def test_nics_and_public_ips_through_azure_mgmt_network(sdk: dict) -> None:
+    from azure.mgmt.network import NetworkManagementClient
+
+    client = NetworkManagementClient(**sdk)
+    nics = {nic.name: nic for nic in client.network_interfaces.list_all()}
+    assert sorted(nics) == ["db1VMNic", "web1VMNic", "web2VMNic", "web3VMNic"]
+    config = nics["web3VMNic"].ip_configurations[0]
+    assert (config.private_ip_address, config.primary) == ("10.9.9.9", True)
+    assert nics["web3VMNic"].virtual_machine.id.endswith("/virtualMachines/web3")
+    public = client.public_ip_addresses.get("rg-web", "web3PublicIP")
+    assert public.ip_address == "198.51.100.77" and public.ip_configuration.id == config.id
+    assert [n.name for n in client.network_interfaces.list("rg-db")] == ["db1VMNic"]
