@@ -150,7 +150,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if not _arm.HAS_REQUESTS:
             raise AnsibleError("the managed_identity.azure.azure_vms inventory needs the Python library requests")
         try:
-            hosts = self._hosts(path, cache)
+            filters = _fleet.parse_filters(self.get_option("filters"))
+            hosts = [h for h in self._hosts(path, cache) if filters.keep(h)]
             self._populate(hosts)
         except AzureError as err:
             raise AnsibleParserError("azure_vms inventory %s: %s" % (path, err)) from None
@@ -166,7 +167,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return self.get_option(name)
 
     def _subscription_ids(self):
-        ids = [s for s in (self._option("subscription_ids") or []) if s]
+        ids = self._option("subscription_ids") or []
+        ids = [ids] if isinstance(ids, str) else [s for s in ids if s]
         if not ids:
             single = self._option("subscription_id") or os.environ.get("AZURE_SUBSCRIPTION_ID")
             ids = [single] if single else []
@@ -179,7 +181,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     # Hosts ----------------------------------------------------------------------------------------------
     def _hosts(self, path, cache):
-        """The joined host variables, from the inventory cache when it has them (then no request is sent)."""
+        """Every VM's host variables, from the inventory cache when it has them (then no request is sent)."""
         use_cache = self.get_option("cache")
         key = self.get_cache_key(path)
         if use_cache and cache:
@@ -187,14 +189,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 return self._cache[key]
             except KeyError:
                 pass
-        filters = _fleet.parse_filters(self.get_option("filters"))
         params = {name: self._option(name) for name in AUTH_OPTION_NAMES}
         client = client_from_params(params, warn=self.display.warning)
         hosts = _fleet.fleet(
             client,
             self._subscription_ids(),
-            filters,
-            host_address=self.get_option("host_address"),
             on_subscription_error=self.get_option("on_subscription_error"),
             warn=self.display.warning,
         )
@@ -207,9 +206,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         compose = self.get_option("compose")
         groups = self.get_option("groups")
         keyed_groups = self.get_option("keyed_groups")
+        host_address = self.get_option("host_address")
         self.inventory.add_group(GROUP)
         names = self._host_names(hosts)
         for name, hostvars in zip(names, hosts):
+            address = _fleet.ansible_host(hostvars, host_address)
+            if address:
+                hostvars = dict(hostvars, ansible_host=address)
             self.inventory.add_host(name, group=GROUP)
             for var, value in hostvars.items():
                 self.inventory.set_variable(name, var, value)

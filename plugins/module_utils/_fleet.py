@@ -174,7 +174,6 @@ def vm_hostvars(
     statuses: Mapping[str, Mapping[str, Any]],
     nics: Mapping[str, Mapping[str, Any]],
     pips: Mapping[str, Mapping[str, Any]],
-    host_address: str = "private_ip",
 ) -> Dict[str, Any]:
     """One VM's host variables, named to plug into the roles (azure_vm_name, azure_resource_group, ...)."""
     props = vm.get("properties") or {}
@@ -200,12 +199,14 @@ def vm_hostvars(
         "azure_private_ip": (addresses["private"] or [None])[0],
         "azure_public_ip": (addresses["public"] or [None])[0],
     }
-    # public_ip falls back to the private address for VMs without a public one (reachable through a VPN or peering).
-    address = hostvars["azure_public_ip"] if host_address == "public_ip" else None
-    address = address or hostvars["azure_private_ip"]
-    if address:
-        hostvars["ansible_host"] = address
     return hostvars
+
+
+def ansible_host(hostvars: Mapping[str, Any], host_address: str = "private_ip") -> Optional[str]:
+    """The address Ansible connects to. public_ip falls back to the private address for VMs without a public one
+    (reachable through a VPN or peering)."""
+    address = hostvars.get("azure_public_ip") if host_address == "public_ip" else None
+    return address or hostvars.get("azure_private_ip")
 
 
 class SubscriptionLister:
@@ -223,7 +224,7 @@ class SubscriptionLister:
         except AzureError as err:
             raise err.with_action(action) from None
 
-    def hosts(self, subscription_id: str, host_address: str = "private_ip") -> List[Dict[str, Any]]:
+    def hosts(self, subscription_id: str) -> List[Dict[str, Any]]:
         vms = self._list(subscription_id, "virtual machines", "Microsoft.Compute/virtualMachines", COMPUTE_API_VERSION)
         statuses = self._list(
             subscription_id,
@@ -239,30 +240,29 @@ class SubscriptionLister:
             subscription_id, "public IP addresses", "Microsoft.Network/publicIPAddresses", NETWORK_API_VERSION
         )
         by_status, by_nic, by_pip = _by_id(statuses), _by_id(nics), _by_id(pips)
-        return [vm_hostvars(vm, subscription_id, by_status, by_nic, by_pip, host_address) for vm in vms if vm.get("id")]
+        return [vm_hostvars(vm, subscription_id, by_status, by_nic, by_pip) for vm in vms if vm.get("id")]
 
 
 def fleet(
     client: Any,
     subscription_ids: Iterable[str],
-    filters: Filters,
     *,
-    host_address: str = "private_ip",
     on_subscription_error: str = "fail",
     warn: Optional[Callable[[str], None]] = None,
 ) -> List[Dict[str, Any]]:
-    """Host variables of every VM of the subscriptions that the filters keep, in a stable order."""
+    """Host variables of every VM of the subscriptions, in a stable order (filters apply later, so that a cached
+    fleet follows a change of them)."""
     lister = SubscriptionLister(client)
     hosts: List[Dict[str, Any]] = []
     for subscription_id in subscription_ids:
         try:
-            found = lister.hosts(subscription_id, host_address)
+            found = lister.hosts(subscription_id)
         except AzureError as err:
             if on_subscription_error != "skip":
                 raise
             if warn is not None:
                 warn("subscription %s skipped, its VMs are not in the inventory: %s" % (subscription_id, err))
             continue
-        hosts.extend(h for h in found if filters.keep(h))
+        hosts.extend(found)
     hosts.sort(key=lambda h: h["azure_resource_id"].lower())
     return hosts

@@ -157,3 +157,26 @@ def test_second_parse_with_the_cache_sends_nothing(tmp_path, fake):
     second = parse(tmp_path, config)
     assert len(fake.calls) == calls and len(fake.built) == 1  # no client, no token, no request
     assert second.hosts["win1"].get_vars()["azure_os_type"] == first.hosts["win1"].get_vars()["azure_os_type"]
+
+
+def test_filters_and_host_address_apply_to_the_cached_fleet_too(tmp_path, fake):
+    cache = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache")}
+    assert sorted(parse(tmp_path, {"plugin": NAME, "subscription_ids": [SUB], **cache}).hosts) == ["web1", "win1"]
+    calls = len(fake.calls)
+    narrowed = parse(tmp_path, {"plugin": NAME, "subscription_ids": [SUB], **cache,
+                                "filters": {"tags": {"env": "prod"}, "resource_groups": ["RG-WEB"]}})
+    assert sorted(narrowed.hosts) == ["web1", "win1"]
+    none = parse(tmp_path, {"plugin": NAME, "subscription_ids": [SUB], **cache, "filters": {"locations": ["eastus"]}})
+    assert list(none.hosts) == [] and len(fake.calls) == calls
+
+
+def test_bad_filters_fail_before_any_request(tmp_path, fake):
+    with pytest.raises(AnsibleParserError, match="filters has unknown key"):
+        parse(tmp_path, {"plugin": NAME, "subscription_ids": [SUB], "filters": {"tag": {"env": "prod"}}})
+    assert fake.calls == [] and fake.built == []
+
+
+def test_a_template_may_give_one_subscription_as_a_string(tmp_path, fake, monkeypatch):
+    monkeypatch.setenv("FLEET_SUB", SUB)
+    parse(tmp_path, {"plugin": NAME, "subscription_ids": "{{ lookup('ansible.builtin.env', 'FLEET_SUB') }}"})
+    assert fake.calls[0] == "/subscriptions/%s/providers/Microsoft.Compute/virtualMachines" % SUB

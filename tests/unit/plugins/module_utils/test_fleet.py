@@ -117,7 +117,7 @@ def world():
 
 def test_four_lists_per_subscription_joined_into_hostvars():
     client = FakeClient(world())
-    hosts = _fleet.fleet(client, [SUB, SUB2], _fleet.Filters())
+    hosts = _fleet.fleet(client, [SUB, SUB2])
     assert [h["azure_vm_name"] for h in hosts] == ["win1", "web1", "x1"]  # sorted by resource ID
     assert len(client.calls) == 8
     assert {(c[0].split("/providers/")[1], tuple(c[2].items())) for c in client.calls if SUB in c[0]} == {
@@ -131,7 +131,7 @@ def test_four_lists_per_subscription_joined_into_hostvars():
     assert web1["azure_power_state"] == "running" and hosts[0]["azure_power_state"] == "deallocated"
     # The primary IP configuration comes first, whatever its position.
     assert web1["azure_private_ips"] == ["10.0.0.4", "10.0.0.9"] and web1["azure_private_ip"] == "10.0.0.4"
-    assert web1["azure_public_ip"] == "192.0.2.1" and web1["ansible_host"] == "10.0.0.4"
+    assert web1["azure_public_ip"] == "192.0.2.1" and _fleet.ansible_host(web1) == "10.0.0.4"
     assert web1["azure_identity"] == {
         "type": "SystemAssigned, UserAssigned", "principal_id": "p-sys", "tenant_id": "t",
         "user_assigned": [{"id": "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/"
@@ -143,8 +143,9 @@ def test_four_lists_per_subscription_joined_into_hostvars():
 
 
 def test_public_ip_host_address_falls_back_to_private():
-    hosts = _fleet.fleet(FakeClient(world()), [SUB], _fleet.Filters(), host_address="public_ip")
-    assert {h["azure_vm_name"]: h["ansible_host"] for h in hosts} == {"web1": "192.0.2.1", "win1": "10.1.0.4"}
+    hosts = _fleet.fleet(FakeClient(world()), [SUB])
+    assert {h["azure_vm_name"]: _fleet.ansible_host(h, "public_ip") for h in hosts} == {
+        "web1": "192.0.2.1", "win1": "10.1.0.4"}
 
 
 def test_primary_nic_of_several_comes_first():
@@ -153,7 +154,7 @@ def test_primary_nic_of_several_comes_first():
     multi = vm(SUB, "rg-web", "multi", nics=[{"id": second}, {"id": first, "properties": {"primary": True}}])
     data = {SUB: {"vms": [multi], "statuses": [], "pips": [],
                   "nics": [nic(second, ("10.0.1.4", True, None)), nic(first, ("10.0.0.4", True, None))]}}
-    (host,) = _fleet.fleet(FakeClient(data), [SUB], _fleet.Filters())
+    (host,) = _fleet.fleet(FakeClient(data), [SUB])
     assert host["azure_private_ips"] == ["10.0.0.4", "10.0.1.4"] and host["azure_power_state"] is None
 
 
@@ -169,8 +170,8 @@ def test_primary_nic_of_several_comes_first():
     ],
 )
 def test_filters(raw, names):
-    hosts = _fleet.fleet(FakeClient(world()), [SUB], _fleet.parse_filters(raw))
-    assert [h["azure_vm_name"] for h in hosts] == names
+    keep = _fleet.parse_filters(raw).keep
+    assert [h["azure_vm_name"] for h in _fleet.fleet(FakeClient(world()), [SUB]) if keep(h)] == names
 
 
 @pytest.mark.parametrize(
@@ -192,7 +193,7 @@ def test_unreadable_subscription_fails_naming_it():
     data = world()
     data[SUB2] = PermissionDenied("The client does not have authorization", status=403, code="AuthorizationFailed")
     with pytest.raises(ArmError) as err:
-        _fleet.fleet(FakeClient(data), [SUB, SUB2], _fleet.Filters())
+        _fleet.fleet(FakeClient(data), [SUB, SUB2])
     assert str(err.value).startswith("Failed to list the virtual machines of subscription %s (HTTP 403, " % SUB2)
 
 
@@ -200,8 +201,7 @@ def test_unreadable_subscription_skipped_with_a_warning():
     data = world()
     data[SUB] = ArmError("no answer from https://management.azure.com after 6 attempt(s) (ReadTimeout)")
     warnings = []
-    hosts = _fleet.fleet(FakeClient(data), [SUB, SUB2], _fleet.Filters(), on_subscription_error="skip",
-                         warn=warnings.append)
+    hosts = _fleet.fleet(FakeClient(data), [SUB, SUB2], on_subscription_error="skip", warn=warnings.append)
     assert [h["azure_vm_name"] for h in hosts] == ["x1"]
     assert warnings == ["subscription %s skipped, its VMs are not in the inventory: Failed to list the virtual "
                         "machines of subscription %s: no answer from https://management.azure.com after 6 "
