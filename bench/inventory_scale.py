@@ -24,7 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests")]
 
-from support.ansible import ansible_env  # noqa: E402
+from support.ansible import ansible_env, plain  # noqa: E402
 from support.emulator import RunningEmulator  # noqa: E402
 
 SUB = "5c0ffee0-0000-4000-8000-000000001000"
@@ -46,17 +46,6 @@ def seed(vms: int) -> dict:
         "service_principals": [{"name": "operator"}],
         "role_assignments": [{"principal": "operator", "role": "Reader", "scope": "/subscriptions/" + SUB}],
     }
-
-
-def plain(value):
-    """ansible-inventory's output without its "never template this" markers."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def inventory_list(source: Path, env: dict) -> tuple[float, dict]:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 from site_world import READER, SITE, assignments, vms
-from support.ansible import ansible_env
+from support.ansible import ansible_env, plain
 
 pytestmark = [pytest.mark.emulator]
 
@@ -59,17 +59,6 @@ SEED = {
 }
 
 
-def unsafe(value):
-    """ansible-inventory marks values that must never be templated (data from Azure); compare the plain values."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: unsafe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unsafe(v) for v in value]
-    return value
-
-
 class Inventory:
     """ansible-inventory with the harness's clean environment, the operator's credentials and the ready file."""
 
@@ -97,7 +86,7 @@ class Inventory:
     def list(self, source: Path) -> dict:
         done = self.run(source, "--list")
         assert done.returncode == 0, done.stdout + done.stderr
-        return unsafe(json.loads(done.stdout))
+        return plain(json.loads(done.stdout))
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ tests of the same plugin are in tests/integration/test_inventory_plugin.py."""
 
 from __future__ import annotations
 
-import pathlib
 import sys
 
 import pytest
@@ -15,11 +14,9 @@ import yaml
 from ansible.errors import AnsibleParserError
 from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import init_plugin_loader, inventory_loader
-from ansible.utils.collection_loader import AnsibleCollectionConfig
+from ansible.plugins.loader import inventory_loader
 
 NAME = "managed_identity.azure.azure_vms"
-REPO = pathlib.Path(__file__).resolve().parents[4]
 SUB = "11111111-1111-1111-1111-111111111111"
 RG = "/subscriptions/%s/resourceGroups/rg-web" % SUB
 
@@ -56,14 +53,7 @@ class FakeClient:
 
 
 @pytest.fixture(scope="module")
-def plugin_module(tmp_path_factory):
-    if AnsibleCollectionConfig.collection_finder is None:
-        root = tmp_path_factory.mktemp("collections")
-        (root / "ansible_collections" / "managed_identity").mkdir(parents=True)
-        (root / "ansible_collections" / "managed_identity" / "azure").symlink_to(REPO)
-        for name in [n for n in sys.modules if n.split(".")[0] == "ansible_collections"]:
-            del sys.modules[name]
-        init_plugin_loader([str(root)])
+def plugin_module(collection_loader):
     plugin = inventory_loader.get(NAME)
     assert plugin is not None
     return sys.modules[type(plugin).__module__]
