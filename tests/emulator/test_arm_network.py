@@ -139,6 +139,17 @@ def test_vm_created_and_deleted_through_arm_brings_and_takes_its_nic(emu: Runnin
     assert nic["id"].lower() not in emu.state()["resources"]
 
 
+def test_imds_network_block_matches_the_nic_and_public_ip(emu: RunningEmulator, get: Any) -> None:
+    nic = get(f"/subscriptions/{SUB}/resourceGroups/rg-web{NET}/networkInterfaces/web1VMNic").json()
+    response = requests.get(emu.vm("web1")["imds_endpoint"] + "/metadata/instance/network",
+                            params={"api-version": "2021-02-01"}, headers={"Metadata": "true"}, timeout=10)
+    assert response.status_code == 200, response.text
+    (interface,) = response.json()["interface"]
+    assert interface["ipv4"]["ipAddress"] == [{"privateIpAddress": "10.0.0.4", "publicIpAddress": "192.0.2.1"}]
+    assert interface["ipv4"]["subnet"] == [{"address": "10.0.0.0", "prefix": "16"}]
+    assert interface["macAddress"] == nic["properties"]["macAddress"].replace("-", "")
+
+
 # -- unmodified Microsoft clients -----------------------------------------------------------------------------------
 
 @pytest.fixture
