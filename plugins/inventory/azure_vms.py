@@ -122,6 +122,8 @@ cache_connection: ~/.cache/ansible-inventory
 cache_timeout: 600
 """
 
+import hashlib
+import json
 import os
 
 from ansible.errors import AnsibleError, AnsibleParserError
@@ -183,7 +185,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _hosts(self, path, cache):
         """Every VM's host variables, from the inventory cache when it has them (then no request is sent)."""
         use_cache = self.get_option("cache")
-        key = self.get_cache_key(path)
+        subscription_ids = self._subscription_ids()
+        # Another list of subscriptions or another cloud is another fleet: it must not be answered from the cache.
+        scope = json.dumps([subscription_ids, self._option("cloud"), self._option("arm_endpoint")])
+        key = "%s_%s" % (self.get_cache_key(path), hashlib.sha256(scope.encode()).hexdigest()[:8])
         if use_cache and cache:
             try:
                 return self._cache[key]
@@ -193,7 +198,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         client = client_from_params(params, warn=self.display.warning)
         hosts = _fleet.fleet(
             client,
-            self._subscription_ids(),
+            subscription_ids,
             on_subscription_error=self.get_option("on_subscription_error"),
             warn=self.display.warning,
         )

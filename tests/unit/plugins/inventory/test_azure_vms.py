@@ -170,3 +170,13 @@ def test_a_template_may_give_one_subscription_as_a_string(tmp_path, fake, monkey
     monkeypatch.setenv("FLEET_SUB", SUB)
     parse(tmp_path, {"plugin": NAME, "subscription_ids": "{{ lookup('ansible.builtin.env', 'FLEET_SUB') }}"})
     assert fake.calls[0] == "/subscriptions/%s/providers/Microsoft.Compute/virtualMachines" % SUB
+
+
+def test_other_subscriptions_are_not_answered_from_the_cache(tmp_path, fake):
+    cache = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache")}
+    parse(tmp_path, {"plugin": NAME, "subscription_ids": [SUB], **cache})
+    other = "22222222-2222-2222-2222-222222222222"
+    answer = fake.list
+    fake.list = lambda path, *args, **kwargs: [r for r in answer(path, *args, **kwargs) if other not in path]
+    parse(tmp_path, {"plugin": NAME, "subscription_ids": [SUB, other], **cache})
+    assert len(fake.calls) == 12 and fake.calls[-4].startswith("/subscriptions/%s/" % other)
