@@ -22,6 +22,9 @@ description:
     environment variables (E(AZURE_TENANT_ID), E(AZURE_CLIENT_ID), E(AZURE_CLIENT_SECRET), ...). Reading needs
     C(Reader) (or C(Microsoft.Compute/virtualMachines/read), C(Microsoft.Network/networkInterfaces/read) and
     C(Microsoft.Network/publicIPAddresses/read)) on each subscription.
+  - With the inventory cache on (O(cache)), a run within O(cache_timeout) sends no request at all. The cached fleet
+    belongs to the file, the subscriptions and the cloud; O(filters), O(host_address), O(compose) and the groups
+    apply to it at once. The cache holds host variables only, never a token.
   - String options may be Jinja templates (for example a lookup of a vault or of a file), templated when the
     inventory is read.
   - 'Host variables: C(azure_vm_name), C(azure_resource_group), C(azure_subscription_id), C(azure_resource_id),
