@@ -350,7 +350,7 @@ class ImdsApp:
         vm = self.vm()
         if vm is None:
             return _json(404, {"error": "Not found"})
-        document = instance_document(vm, version)
+        document = instance_document(vm, version, self.emulator.world)
         node: Any = document
         for part in [p for p in request.match_info.get("path", "").split("/") if p]:
             if isinstance(node, dict) and part in node:
@@ -396,7 +396,7 @@ def vm_uuid(vm: dict) -> str:
     return (vm.get("properties") or {}).get("vmId") or str(uuid.uuid5(uuid.NAMESPACE_URL, vm["id"].lower()))
 
 
-def instance_document(vm: dict, version: str) -> dict:
+def instance_document(vm: dict, version: str, world: Any = None) -> dict:
     """``/metadata/instance`` for a VM, built from its ARM resource (instance-metadata-service.md)."""
     props = vm.get("properties") or {}
     storage = props.get("storageProfile") or {}
@@ -463,11 +463,15 @@ def instance_document(vm: dict, version: str) -> dict:
         "zone": ",".join(vm.get("zones") or []),
     }
     compute = {k: v for k, v in compute.items() if version >= FIELD_MIN_VERSION.get(k, "")}
-    return _stringify({"compute": compute, "network": network_block(vm)})
+    return _stringify({"compute": compute, "network": network_block(vm, world)})
 
 
-def network_block(vm: dict) -> dict:
-    """A single NIC with a private address derived from the VM id, so each VM answers differently and stably."""
+def network_block(vm: dict, world: Any = None) -> dict:
+    """The VM's network interfaces as ARM lists them (primary first), so IMDS and ARM agree on the addresses; a VM
+    without one in the world gets a single NIC with a private address derived from its id."""
+    interfaces = _arm_interfaces(vm, world) if world is not None else []
+    if interfaces:
+        return {"interface": interfaces}
     digest = hashlib.sha256(vm["id"].lower().encode()).digest()
     mac = "00-0D-3A-" + "-".join(f"{b:02X}" for b in digest[:3])
     return {
@@ -480,6 +484,28 @@ def network_block(vm: dict) -> dict:
             "macAddress": mac.replace("-", ""),
         }],
     }
+
+
+def _arm_interfaces(vm: dict, world: Any) -> list[dict]:
+    refs = ((vm.get("properties") or {}).get("networkProfile") or {}).get("networkInterfaces") or []
+    refs = sorted(refs, key=lambda ref: not (ref.get("properties") or {}).get("primary"))
+    interfaces = []
+    for ref in refs:
+        nic = world.get(ref.get("id") or "")
+        if nic is None:
+            continue
+        addresses = []
+        for config in (nic.get("properties") or {}).get("ipConfigurations") or []:
+            props = config.get("properties") or {}
+            public = world.get((props.get("publicIPAddress") or {}).get("id") or "")
+            addresses.append({"privateIpAddress": props.get("privateIPAddress", ""),
+                              "publicIpAddress": ((public or {}).get("properties") or {}).get("ipAddress", "")})
+        # The emulator's subnets are each resource group's 10.N.0.0/16.
+        first = (addresses[0]["privateIpAddress"] if addresses else "").split(".")
+        subnet = [{"address": f"{first[0]}.{first[1]}.0.0", "prefix": "16"}] if len(first) == 4 else []
+        interfaces.append({"ipv4": {"ipAddress": addresses, "subnet": subnet}, "ipv6": {"ipAddress": []},
+                           "macAddress": (nic.get("properties") or {}).get("macAddress", "").replace("-", "")})
+    return interfaces
 
 
 class ExtensionApp:

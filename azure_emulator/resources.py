@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 COMPUTE = "Microsoft.Compute"
+NETWORK = "Microsoft.Network"
 MSI = "Microsoft.ManagedIdentity"
 AUTH = "Microsoft.Authorization"
 
@@ -93,8 +94,9 @@ def virtual_machine(sub: str, rg: str, name: str, location: str, os_type: str, s
                            "deleteOption": "Delete", "diskSizeGB": 127 if os_key == "windows" else 30},
                 "dataDisks": [], "diskControllerType": "SCSI"},
             "osProfile": _os_profile(name, os_key),
+            # As Azure returns a NIC attached at creation with a delete option (az vm create, the portal).
             "networkProfile": {"networkInterfaces": [
-                {"id": f"{rg_id(sub, rg)}/providers/Microsoft.Network/networkInterfaces/{name}VMNic"}]},
+                {"id": nic_id(sub, rg, name), "properties": {"deleteOption": "Delete"}}]},
             "diagnosticsProfile": {"bootDiagnostics": {"enabled": True}},
             "provisioningState": "Succeeded",
             "timeCreated": iso(created),
@@ -133,6 +135,51 @@ def scale_set(sub: str, rg: str, name: str, location: str, os_type: str, size: s
     if identity:
         vmss["identity"] = identity
     return vmss
+
+
+def nic_id(sub: str, rg: str, vm_name: str) -> str:
+    """The NIC ``az vm create`` makes for a VM ("<vm>VMNic")."""
+    return f"{rg_id(sub, rg)}/providers/{NETWORK}/networkInterfaces/{vm_name}VMNic"
+
+
+def network_interface(nic_resource_id: str, location: str, vm_resource_id: str, private_ip: str, subnet_id: str,
+                      mac: str, resource_guid: str, public_ip_id: str | None = None, tags: dict | None = None) -> dict:
+    """A NIC as GET/list answer it (network spec NetworkInterfaceGet.json shape)."""
+    name = nic_resource_id.rsplit("/", 1)[-1]
+    etag = f'W/"{resource_guid}"'
+    ip_config: dict[str, Any] = {
+        "name": "ipconfig1", "id": f"{nic_resource_id}/ipConfigurations/ipconfig1", "etag": etag,
+        "type": f"{NETWORK}/networkInterfaces/ipConfigurations",
+        "properties": {"provisioningState": "Succeeded", "privateIPAddress": private_ip,
+                       "privateIPAllocationMethod": "Dynamic", "subnet": {"id": subnet_id}, "primary": True,
+                       "privateIPAddressVersion": "IPv4"}}
+    if public_ip_id:
+        ip_config["properties"]["publicIPAddress"] = {"id": public_ip_id}
+    return {
+        "name": name, "id": nic_resource_id, "etag": etag, "type": f"{NETWORK}/networkInterfaces",
+        "location": location, "tags": tags or {}, "kind": "Regular",
+        "properties": {
+            "provisioningState": "Succeeded", "resourceGuid": resource_guid, "ipConfigurations": [ip_config],
+            "dnsSettings": {"dnsServers": [], "appliedDnsServers": []}, "macAddress": mac,
+            "vnetEncryptionSupported": False, "enableAcceleratedNetworking": False, "enableIPForwarding": False,
+            "disableTcpStateTracking": False, "primary": True, "virtualMachine": {"id": vm_resource_id},
+            "hostedWorkloads": [], "tapConfigurations": [], "nicType": "Standard", "allowPort25Out": True,
+            "auxiliaryMode": "None", "auxiliarySku": "None"},
+    }
+
+
+def public_ip_address(pip_resource_id: str, location: str, address: str, ip_config_id: str, resource_guid: str,
+                      tags: dict | None = None) -> dict:
+    """A Standard static public IP as GET/list answer it (network spec PublicIpAddressGet.json shape)."""
+    return {
+        "name": pip_resource_id.rsplit("/", 1)[-1], "id": pip_resource_id, "etag": f'W/"{resource_guid}"',
+        "type": f"{NETWORK}/publicIPAddresses", "location": location, "tags": tags or {},
+        "sku": {"name": "Standard", "tier": "Regional"},
+        "properties": {"provisioningState": "Succeeded", "resourceGuid": resource_guid, "ipAddress": address,
+                       "publicIPAddressVersion": "IPv4", "publicIPAllocationMethod": "Static",
+                       "idleTimeoutInMinutes": 4, "ipTags": [], "ipConfiguration": {"id": ip_config_id},
+                       "ddosSettings": {"protectionMode": "VirtualNetworkInherited"}},
+    }
 
 
 def role_definition_id(scope: str, role_guid: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from . import resources as res
+from .arm import compute, network
 from .knobs import Knobs
 from .mint import Minter
 from .world import World
@@ -17,6 +18,7 @@ from .world import World
 DEFAULT_FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
 DEFAULT_FEDERATION_ISSUER = "https://oidc.azure-emulator.local/"
 _PACKAGE = Path(__file__).parent
+_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -84,6 +86,7 @@ class _Builder:
         self.world = World(_guid(tenant, "tenant_id") if tenant else minter.guid("tenant"), knobs)
         self.uamis: dict[str, str] = {}       # lower(name) and lower(id) -> UAMI id
         self.systems: dict[str, str] = {}     # lower(VM/VMSS name) -> principal object id
+        self.addresses = network.Addresses(self.world)
 
     def build(self) -> World:
         self.world.add_builtin_roles(builtin_roles())
@@ -176,6 +179,24 @@ class _Builder:
         if identity:
             resource["identity"] = identity
         self.world.put(resource)
+        if not scale_set:
+            self._vm_network_and_power(resource, entry, where)
+
+    def _vm_network_and_power(self, vm: dict, entry: dict, where: str) -> None:
+        public_ip = entry.get("public_ip", False)
+        if not isinstance(public_ip, (bool, str)):
+            raise SeedError(f"{where}.public_ip: give true (an address is picked) or an IPv4 address")
+        private_ip = entry.get("private_ip")
+        if private_ip is not None and not (isinstance(private_ip, str) and _IPV4.match(private_ip)):
+            raise SeedError(f"{where}.private_ip: {private_ip!r} is not an IPv4 address such as 10.0.0.4")
+        try:
+            network.attach(self.world, vm, self.addresses, public_ip=public_ip or None, private_ip=private_ip)
+        except network.AddressError as err:
+            raise SeedError(f"{where}.public_ip: {err}") from None
+        state = str(entry.get("power_state", "running"))
+        if state not in compute.POWER_STATES:
+            raise SeedError(f"{where}.power_state: {state!r} is not one of {', '.join(compute.POWER_STATES)}")
+        compute.set_power_state(self.world, vm["id"], state)
 
     def _service_principal(self, entry: dict, where: str) -> None:
         name = _name(entry, where)

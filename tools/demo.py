@@ -1,7 +1,8 @@
 """make demo: Microsoft's tutorial "Use a VM's managed identity to access Resource Manager", end to end, offline.
 
 Starts the Azure emulator with the tutorial's world (resource group DevTest in westus, VM myVM with no identity, an
-operator service principal that owns the subscription) and a role propagation delay of a few seconds, then runs
+operator service principal that owns the subscription) and a role propagation delay of a few seconds, lists its VMs
+with the azure_vms inventory plugin (playbooks/inventory/emulator/demo.azure_vms.yml), then runs
 
   1. playbooks/site.yml: enable myVM's system-assigned identity, grant it Reader on DevTest, and from the VM get a
      token from IMDS and read DevTest with it (waiting out the propagation delay);
@@ -27,7 +28,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-INVENTORY = ROOT / "playbooks" / "inventory" / "demo.yml"
+# The azure_vms inventory plugin lists the emulator's VMs: no hand-written host list.
+INVENTORY = ROOT / "playbooks" / "inventory" / "emulator" / "demo.azure_vms.yml"
 READY_TIMEOUT = 60.0
 # Inherited settings that could send the demo to real Azure or through a proxy.
 UNWANTED_PREFIXES = ("AZURE_", "ARM_", "MSI_", "IDENTITY_", "IMDS_")
@@ -105,7 +107,7 @@ def playbook_env(emulator: Emulator) -> dict:
         AZURE_CLIENT_ID=operator["client_id"],
         AZURE_CLIENT_SECRET=operator["client_secret"],
         AZURE_AUTHORITY_HOST=emulator.info["authority_host"],
-        # playbooks/inventory/demo.yml reads every endpoint from the ready file.
+        # playbooks/inventory/emulator/ reads every endpoint from the ready file.
         AZURE_EMULATOR_READY_FILE=str(emulator.ready_file),
         ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".venv" / "collections")),
         ANSIBLE_LOCALHOST_WARNING="False",
@@ -137,6 +139,16 @@ def run_playbook(playbook: str, env: dict) -> dict[str, dict[str, int]]:
     return {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3))} for m in RECAP.finditer(output)}
 
 
+def show_inventory(env: dict) -> None:
+    """ansible-inventory --graph through the plugin; the tutorial's VM must be a host of azure_vms."""
+    command = [str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(INVENTORY), "--graph", "azure_vms"]
+    note("$ ansible-inventory -i %s --graph azure_vms" % INVENTORY.relative_to(ROOT))
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    print(done.stdout + done.stderr, end="", flush=True)
+    if done.returncode != 0 or "--myVM" not in done.stdout:
+        raise DemoFailed("the azure_vms inventory plugin did not list myVM in azure_vms")
+
+
 def check_link() -> None:
     link = ROOT / ".venv" / "collections" / "ansible_collections" / "managed_identity" / "azure"
     if "ANSIBLE_COLLECTIONS_PATH" not in os.environ and not (link.exists() and link.resolve() == ROOT):
@@ -156,6 +168,9 @@ def demo(propagation_delay: float) -> None:
             )
             note("a new role assignment takes %g s to reach ARM (Azure: up to 10 minutes)" % propagation_delay)
             env = playbook_env(emulator)
+
+            heading("The inventory, straight from (emulated) Azure: the azure_vms inventory plugin")
+            show_inventory(env)
 
             heading(
                 "The tutorial's three steps, as playbooks/site.yml:\n"

@@ -1,4 +1,5 @@
-"""Azure Resource Manager over HTTPS: subscriptions, resource groups, VMs and scale sets, user-assigned identities,
+"""Azure Resource Manager over HTTPS: subscriptions, resource groups, VMs and scale sets, their network interfaces and
+public IP addresses, user-assigned identities,
 role definitions and assignments, permissions, ``/metadata/endpoints``; every request authenticated and authorized
 by RBAC (see ``app.py`` for routing, ``auth.py``, ``../rbac.py``)."""
 
@@ -9,13 +10,14 @@ from typing import Any
 
 from aiohttp import web
 
-from . import authorization, compute, groups, identities, metadata
+from . import authorization, compute, groups, identities, metadata, network
 from .app import ArmApp, Route
 
 SUB = r"/subscriptions/(?P<sub>[^/]+)"
 RG = SUB + r"/resourceGroups/(?P<rg>[^/]+)"
 SCOPE = r"(?P<scope>(?:/subscriptions/[^/]+(?:/.+?)?|/providers/Microsoft\.Management/managementGroups/[^/]+)?)"
 KIND = r"(?P<kind>virtualMachines|virtualMachineScaleSets)"
+NET_KIND = r"(?P<kind>networkInterfaces|publicIPAddresses)"
 AUTH = r"/providers/Microsoft\.Authorization"
 
 
@@ -46,6 +48,15 @@ ROUTES = [
     _route("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/{kind}/{name}",
            "GET PUT PATCH DELETE", RG + r"/providers/Microsoft\.Compute/" + KIND + r"/(?P<name>[^/]+)",
            compute.machine),
+    _route("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}/instanceView",
+           "GET", RG + r"/providers/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)/instanceView",
+           compute.instance_view),
+    _route("/subscriptions/{sub}/providers/Microsoft.Network/{kind}", "GET",
+           SUB + r"/providers/Microsoft\.Network/" + NET_KIND, network.list_in_subscription),
+    _route("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}", "GET",
+           RG + r"/providers/Microsoft\.Network/" + NET_KIND, network.list_in_group),
+    _route("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}/{name}", "GET",
+           RG + r"/providers/Microsoft\.Network/" + NET_KIND + r"/(?P<name>[^/]+)", network.get),
     _route("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
            "GET", RG + r"/providers/Microsoft\.ManagedIdentity/userAssignedIdentities", identities.list_in_group),
     _route("/subscriptions/{sub}/providers/Microsoft.ManagedIdentity/userAssignedIdentities", "GET",

@@ -9,6 +9,10 @@ Identity rules (entra-docs includes/qs-configure-rest-vm.md; REFERENCE.md sectio
 - enabling the system identity mints a service principal, disabling it deletes that principal;
 - adding a UAMI needs ``Microsoft.ManagedIdentity/userAssignedIdentities/assign/action`` on it (403
   LinkedAuthorizationFailed, checked by ARM before the provider sees the request, so it comes first).
+Power state: a VM is "running" unless the seed says otherwise; GET with ``$expand=instanceView``, GET of
+``.../instanceView`` and the subscription list with ``statusOnly=true`` show it as ``PowerState/<state>`` in
+``instanceView.statuses`` (second entry, after the provisioning state). ``statusOnly=true`` answers the run-time
+status only, without tags or profiles (callers that need both list twice and join by id).
 Writes are long-running: 200/201 with ``provisioningState`` "Updating"/"Creating", ``Azure-AsyncOperation`` and
 ``Retry-After``; the operation reports InProgress until ``lro_delay`` passed (async-operations.md). The identity change
 itself is stored at once, so IMDS sees it as soon as the request is accepted.
@@ -23,7 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import resources as arm_json
-from . import common, errors
+from . import common, errors, network
 from .app import Ctx, respond
 from .errors import ArmError
 from .groups import remove_resource_principals
@@ -32,6 +36,8 @@ KINDS = {"virtualmachines": "virtualMachines", "virtualmachinescalesets": "virtu
 IDENTITY_TYPES = ("SystemAssigned", "UserAssigned", "SystemAssigned, UserAssigned", "None")
 ASSIGN_ACTION = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
 UAMI_TYPE = "microsoft.managedidentity/userassignedidentities"
+POWER_STATES = ("running", "stopped", "deallocated", "starting", "stopping", "deallocating")
+POWER_KEY = "power_states"  # world.extra: lower(VM id) -> state, for VMs that are not running
 
 
 class Operations:
@@ -72,6 +78,41 @@ def _render(ctx: Ctx, resource: dict) -> dict:
     return shown
 
 
+def power_state(world: Any, vm_id: str) -> str:
+    return world.extra.get(POWER_KEY, {}).get(vm_id.lower(), "running")
+
+
+def set_power_state(world: Any, vm_id: str, state: str) -> None:
+    states = world.extra.setdefault(POWER_KEY, {})
+    if state == "running":
+        states.pop(vm_id.lower(), None)
+    else:
+        states[vm_id.lower()] = state
+
+
+def _instance_view(ctx: Ctx, resource: dict) -> dict:
+    props = resource.get("properties") or {}
+    provisioning = _render(ctx, resource)["properties"].get("provisioningState", "Succeeded")
+    state = power_state(ctx.world, resource["id"])
+    return {
+        "computerName": (props.get("osProfile") or {}).get("computerName", resource["name"]),
+        "osName": "Windows Server 2022 Datacenter Azure Edition"
+        if ((props.get("storageProfile") or {}).get("osDisk") or {}).get("osType") == "Windows" else "ubuntu",
+        "hyperVGeneration": "V2",
+        "statuses": [
+            {"code": f"ProvisioningState/{provisioning.lower()}", "level": "Info",
+             "displayStatus": f"Provisioning {provisioning.lower()}", "time": props.get("timeCreated")},
+            {"code": f"PowerState/{state}", "level": "Info", "displayStatus": f"VM {state}"},
+        ],
+    }
+
+
+def _status_only(ctx: Ctx, resource: dict) -> dict:
+    return {"name": resource["name"], "id": resource["id"], "type": resource["type"], "location": resource["location"],
+            "properties": {"vmId": (resource.get("properties") or {}).get("vmId"),
+                           "instanceView": _instance_view(ctx, resource)}}
+
+
 def _kind(ctx: Ctx) -> str:
     return KINDS[ctx.params["kind"].lower()]
 
@@ -99,8 +140,22 @@ async def list_in_subscription(ctx: Ctx) -> web.Response:
     sub = common.subscription(ctx.world, ctx.params["sub"])["subscriptionId"]
     ctx.check_version(kind)
     ctx.require(f"{_full_type(kind)}/read", f"/subscriptions/{sub}")
-    items = common.resources_of_type(ctx.world, _full_type(kind), sub)
-    return respond(200, ctx.page([_render(ctx, r) for r in sorted(items, key=lambda r: r["id"].lower())]))
+    items = sorted(common.resources_of_type(ctx.world, _full_type(kind), sub), key=lambda r: r["id"].lower())
+    if kind == "virtualMachines" and ctx.request.query.get("statusOnly", "").lower() == "true":
+        return respond(200, ctx.page([_status_only(ctx, r) for r in items]))
+    return respond(200, ctx.page([_render(ctx, r) for r in items]))
+
+
+async def instance_view(ctx: Ctx) -> web.Response:
+    sub = common.subscription(ctx.world, ctx.params["sub"])["subscriptionId"]
+    rid = f"{common.rg_scope(sub, ctx.params['rg'])}/providers/Microsoft.Compute/virtualMachines/{ctx.params['name']}"
+    existing = ctx.world.get(rid)
+    ctx.check_version("virtualMachines", _location_for_version(ctx, existing))
+    ctx.require("Microsoft.Compute/virtualMachines/read", existing["id"] if existing else rid)
+    group = common.resource_group(ctx.world, sub, ctx.params["rg"])
+    if existing is None:
+        raise errors.resource_not_found("Microsoft.Compute/virtualMachines", ctx.params["name"], group["name"])
+    return respond(200, _instance_view(ctx, existing))
 
 
 async def machine(ctx: Ctx) -> web.Response:
@@ -116,12 +171,18 @@ async def machine(ctx: Ctx) -> web.Response:
     if ctx.method == "GET":
         if existing is None:
             raise errors.resource_not_found(full_type, ctx.params["name"], group["name"])
+        if kind == "virtualMachines" and ctx.request.query.get("$expand", "").lower() == "instanceview":
+            shown = copy.deepcopy(_render(ctx, existing))
+            shown["properties"]["instanceView"] = _instance_view(ctx, existing)
+            return respond(200, shown)
         return respond(200, _render(ctx, existing))
     if ctx.method == "DELETE":
         if existing is None:
             return respond(204)
         _check_if_match(ctx, existing)
         remove_resource_principals(ctx.world, existing)
+        network.detach(ctx.world, existing)
+        set_power_state(ctx.world, existing["id"], "running")
         ctx.world.delete(existing["id"])
         ctx.world.commit()
         return _accepted(ctx, existing, status=202, state=None)
@@ -206,7 +267,12 @@ def _create(ctx: Ctx, kind: str, group: dict, rid: str, body: dict) -> web.Respo
                                   int(sku.get("capacity") or 2), str(uuid.uuid4()), now, None, body.get("tags"))
     base["etag"] = '"0"'
     _merge(base["properties"], body.get("properties") or {})
-    return _write(ctx, None, base, body.get("identity"), patch=False)
+    response = _write(ctx, None, base, body.get("identity"), patch=False)
+    if kind == "virtualMachines":
+        # Azure needs the NICs first; the emulator makes the ones the VM names, so every VM has one.
+        network.attach(ctx.world, base, network.Addresses(ctx.world))
+        ctx.world.commit()
+    return response
 
 
 def _write(ctx: Ctx, existing: dict | None, updated: dict, identity: Any, *, patch: bool) -> web.Response:

@@ -2,8 +2,9 @@
 
 Lists come from the stable/preview folders of Azure/azure-rest-api-specs for each provider plus the versions the
 pinned Microsoft SDKs send (azure-mgmt-compute 39 sends 2026-04-01, azure-mgmt-msi 7.1 sends 2024-11-30,
-azure-mgmt-authorization 4.0 sends 2022-04-01, azure-mgmt-resource 26 sends 2025-04-01). They are the emulator's own
-table: the collection keeps its own, so a mistake in one cannot hide the other.
+azure-mgmt-authorization 4.0 sends 2022-04-01, azure-mgmt-resource 26 sends 2025-04-01, azure-mgmt-network 33.1 sends
+2026-03-01). They are the emulator's own table: the collection keeps its own, so a mistake in one cannot hide the
+other.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ AUTHORIZATION = (
     "2020-08-01-preview", "2020-10-01-preview", "2021-03-01-preview", "2021-04-01-preview", "2022-01-01-preview",
     "2022-04-01", "2022-05-01-preview", "2022-08-01-preview",
 )
+NETWORK = (
+    "2015-06-15", "2016-03-30", "2016-06-01", "2016-09-01", "2016-12-01", "2017-03-01", "2017-06-01", "2017-08-01",
+    "2017-09-01", "2017-10-01", "2017-11-01", "2018-01-01", "2018-02-01", "2018-04-01", "2018-06-01", "2018-07-01",
+    "2018-08-01", "2018-10-01", "2018-11-01", "2018-12-01", "2019-02-01", "2019-04-01", "2019-06-01", "2019-07-01",
+    "2019-08-01", "2019-09-01", "2019-11-01", "2019-12-01", "2020-03-01", "2020-04-01", "2020-05-01", "2020-06-01",
+    "2020-07-01", "2020-08-01", "2020-11-01", "2021-02-01", "2021-03-01", "2021-05-01", "2021-08-01", "2022-01-01",
+    "2022-05-01", "2022-07-01", "2022-09-01", "2022-11-01", "2023-02-01", "2023-04-01", "2023-05-01", "2023-06-01",
+    "2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01", "2024-07-01", "2024-10-01", "2025-05-01",
+    "2025-07-01", "2025-09-01", "2026-01-01", "2026-03-01",
+)
 METADATA = ("2015-01-01", "2018-01-01", "2019-05-01", "2020-06-01", "2022-09-01")
 
 # Locations the emulated providers answer for (named in NoRegisteredProviderFound).
@@ -58,6 +69,8 @@ TABLE: dict[str, tuple[str, tuple[str, ...]]] = {
     "roleDefinitions": ("provider", AUTHORIZATION),
     "roleAssignments": ("provider", AUTHORIZATION),
     "permissions": ("provider", AUTHORIZATION),
+    "networkInterfaces": ("provider", NETWORK),
+    "publicIPAddresses": ("provider", NETWORK),
     "metadata": ("resources", METADATA),
 }
 

@@ -105,6 +105,12 @@ def test_seeded_vm_identity_gets_tokens_from_its_imds(start_emulator) -> None:
     assert "/resourcegroups/DevTest/providers/Microsoft.ManagedIdentity/" in claims["xms_mirid"]
 
 
+def _two_vms(**first: object) -> dict:
+    """A seed whose second VM has the public address 192.0.2.9."""
+    return {"subscriptions": [{"subscription_id": SUB, "resource_groups": [
+        {"name": "rg", "vms": [{"name": "a", **first}, {"name": "b", "public_ip": "192.0.2.9"}]}]}]}
+
+
 @pytest.mark.parametrize(("seed", "message"), [
     ({"subscriptions": []}, "declare at least one entry under 'subscriptions'"),
     ({"subscriptions": [{"subscription_id": "nope"}]}, "subscriptions[0].subscription_id: 'nope' is not a GUID"),
@@ -114,6 +120,10 @@ def test_seeded_vm_identity_gets_tokens_from_its_imds(start_emulator) -> None:
      "'nobody' names no declared service principal"),
     ({"subscriptions": [{"subscription_id": SUB}], "service_principals": [{"name": "a"}],
       "role_assignments": [{"principal": "a", "role": "Emperor"}]}, "no role definition named or with id 'Emperor'"),
+    (_two_vms(power_state="asleep"), "vms[0].power_state: 'asleep' is not one of running, stopped, deallocated"),
+    (_two_vms(private_ip="10.0.0"), "vms[0].private_ip: '10.0.0' is not an IPv4 address such as 10.0.0.4"),
+    (_two_vms(public_ip=5), "vms[0].public_ip: give true (an address is picked) or an IPv4 address"),
+    (_two_vms(public_ip="192.0.2.9"), "vms[1].public_ip: public address 192.0.2.9 is used twice"),
 ])
 def test_bad_seed_is_refused_with_a_clear_message(tmp_path, seed: dict, message: str) -> None:
     path = tmp_path / "seed.yaml"

@@ -303,3 +303,15 @@ def run_playbook(
         tasks=tasks,
         stats=stats,
     )
+
+
+def plain(value: Any) -> Any:
+    """``ansible-inventory --list`` output without the ``{"__ansible_unsafe": ...}`` wrappers it puts around values
+    that must never be templated (data from an inventory source), for comparing plain values."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value

@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import http.server
 import json
-import pathlib
-import sys
 import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from ansible.errors import AnsibleLookupError
-from ansible.plugins.loader import init_plugin_loader, lookup_loader
-from ansible.utils.collection_loader import AnsibleCollectionConfig
+from ansible.plugins.loader import lookup_loader
 
 NAME = "managed_identity.azure.token"
-REPO = pathlib.Path(__file__).resolve().parents[4]
 CLIENT = "6b4a0c83-2a54-4d05-9a1c-9d1f4a2f2a07"
 
 
@@ -55,16 +51,7 @@ def imds():
 
 
 @pytest.fixture(scope="module")
-def lookup(tmp_path_factory):
-    if AnsibleCollectionConfig.collection_finder is None:
-        # Put the repository on Ansible's collection search path, as ansible-playbook would find it.
-        root = tmp_path_factory.mktemp("collections")
-        (root / "ansible_collections" / "managed_identity").mkdir(parents=True)
-        (root / "ansible_collections" / "managed_identity" / "azure").symlink_to(REPO)
-        # Modules imported before through plain sys.path would shadow the collection loader's packages.
-        for name in [n for n in sys.modules if n.split(".")[0] == "ansible_collections"]:
-            del sys.modules[name]
-        init_plugin_loader([str(root)])
+def lookup(collection_loader):
     plugin = lookup_loader.get(NAME)
     assert plugin is not None
     return plugin
