@@ -68,6 +68,15 @@ def _items(parent: dict, key: str, where: str) -> list[dict]:
     return value
 
 
+def _graph_roles(entry: dict, where: str) -> list[str]:
+    """Microsoft Graph application permissions granted (with admin consent) to a principal."""
+    value = entry.get("graph_permissions") or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise SeedError(f"{where}.graph_permissions must be a list of Graph application permission names, "
+                        "e.g. [Directory.Read.All]")
+    return [v.strip() for v in value]
+
+
 def _name(entry: dict, where: str) -> str:
     name = entry.get("name")
     if not isinstance(name, str) or not name:
@@ -135,7 +144,8 @@ class _Builder:
                             client_id, object_id, entry.get("tags"))
         self.world.put(resource)
         self.world.add_principal(object_id=object_id, client_id=client_id, display_name=name,
-                                 kind="managed_identity", mi_resource_id=resource["id"], created_at=self.now)
+                                 kind="managed_identity", mi_resource_id=resource["id"], created_at=self.now,
+                                 graph_roles=_graph_roles(entry, where))
         self.uamis[name.lower()] = resource["id"]
         self.uamis[resource["id"].lower()] = resource["id"]
 
@@ -199,7 +209,8 @@ class _Builder:
             else self.mint.guid(ident + ":object"),
             client_id=_guid(entry["client_id"], f"{where}.client_id") if "client_id" in entry
             else self.mint.guid(ident + ":client"),
-            secrets=[str(s) for s in secrets], federated=federated, created_at=self.now)
+            secrets=[str(s) for s in secrets], federated=federated, created_at=self.now,
+            graph_roles=_graph_roles(entry, where))
 
     def _role_definition(self, entry: dict, where: str) -> None:
         role_name = entry.get("role_name")

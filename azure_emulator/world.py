@@ -36,6 +36,7 @@ class Principal:
     mi_resource_id: str | None = None         # xms_mirid (lower-case 'resourcegroups' for UAMIs)
     created_at: float = 0.0
     name: str | None = None                   # the seed's name for it ("operator"); None when made at run time
+    graph_roles: list[str] = field(default_factory=list)  # Microsoft Graph application permissions granted
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -50,7 +50,8 @@ def _cloud(ctx: Ctx) -> dict:
         "vmImageAliasDoc": "",
         "activeDirectoryDataLake": "https://datalake.azure.net/",
         "sqlManagement": "https://management.core.windows.net:8443/",
-        "microsoftGraphResourceId": "https://graph.microsoft.com/",
+        # azure-cli uses this both as Graph's base URL and as its token resource, so it names the emulator's Graph.
+        "microsoftGraphResourceId": ctx.emulator.graph_endpoint.rstrip("/") + "/",
         "appInsightsResourceId": "https://api.applicationinsights.io",
         "appInsightsTelemetryChannelResourceId": "https://dc.applicationinsights.azure.com/v2/track",
         "attestationResourceId": "https://attest.azure.net",
