@@ -95,8 +95,18 @@ class Ctx:
         if start + size < len(items):
             query = {k: v for k, v in self.request.query.items() if k != "$skiptoken"}
             query["$skiptoken"] = str(start + size)
-            body["nextLink"] = self.url(self.request.path, **query)
+            body["nextLink"] = self.url(arm_path(self.request), **query)
         return body
+
+
+_SLASHES = re.compile(r"/{2,}")
+
+
+def arm_path(request: web.Request) -> str:
+    """The request path as ARM routes it: repeated slashes count as one (Microsoft's own REST examples call
+    ``https://management.azure.com//subscriptions/...``, an endpoint with a trailing slash joined to an absolute
+    path) and a trailing slash is ignored."""
+    return _SLASHES.sub("/", request.path).rstrip("/") or "/"
 
 
 def respond(status: int, body: Any = None, headers: dict[str, str] | None = None) -> web.Response:
@@ -141,7 +151,7 @@ class ArmApp:
         return response
 
     async def _dispatch(self, request: web.Request) -> web.Response:
-        path = request.path.rstrip("/") or "/"
+        path = arm_path(request)
         route, params, path_known = self.match(path, request.method)
         if route is None:
             if path_known:
