@@ -101,6 +101,8 @@ class _Builder:
             raise SeedError("seed: declare at least one entry under 'subscriptions'")
         for i, sub in enumerate(subscriptions):
             self._subscription(sub, f"subscriptions[{i}]")
+        for i, group in enumerate(_items(self.seed, "management_groups", "seed")):
+            self._management_group(group, f"management_groups[{i}]")
         for i, sp in enumerate(_items(self.seed, "service_principals", "seed")):
             self._service_principal(sp, f"service_principals[{i}]")
         for i, role in enumerate(_items(self.seed, "role_definitions", "seed")):
@@ -120,6 +122,26 @@ class _Builder:
             "authorizationSource": "RoleBased"}
         for i, rg in enumerate(_items(sub, "resource_groups", where)):
             self._resource_group(sub_id, rg, f"{where}.resource_groups[{i}]")
+
+    def _management_group(self, entry: dict, where: str) -> None:
+        """A group under the tenant root group (default) or an earlier group, holding subscriptions."""
+        name = _name(entry, where)
+        if name.lower() in self.world.management_groups:
+            raise SeedError(f"{where}: management group {name!r} is declared twice (the tenant root group, named "
+                            "after the tenant id, always exists)")
+        parent = entry.get("parent") or self.world.tenant_id
+        if str(parent).lower() not in self.world.management_groups:
+            raise SeedError(f"{where}.parent: {parent!r} is not the tenant id or a management group declared above")
+        group = self.world.add_management_group(name, entry.get("display_name") or name,
+                                                self.world.management_groups[str(parent).lower()]["name"])
+        for sub in entry.get("subscriptions") or []:
+            sub_id = str(sub).lower()
+            if sub_id not in self.world.subscriptions:
+                raise SeedError(f"{where}.subscriptions: {sub!r} is not a subscription declared under 'subscriptions'")
+            if sub_id in self.world.subscription_parents:
+                raise SeedError(f"{where}.subscriptions: {sub!r} is already in management group "
+                                f"{self.world.subscription_parents[sub_id]!r}")
+            self.world.subscription_parents[sub_id] = group["name"]
 
     def _resource_group(self, sub_id: str, rg: dict, where: str) -> None:
         name = _name(rg, where)
