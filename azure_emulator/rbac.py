@@ -10,6 +10,8 @@ Semantics (azure-docs role-based-access-control/role-definitions.md, overview.md
 - action strings compare case-insensitively and ``*`` matches any characters, including ``/``;
   ``Microsoft.ManagedIdentity/userAssignedIdentities/*/read`` also matches ``.../userAssignedIdentities/read``
   (Managed Identity Operator can read the identity, built-in-roles/identity.md);
+- an assignment with a condition (conditions.py) grants only when the condition holds for the request: for
+  role assignment delegation, the role, principal and principal type being assigned or deleted;
 - an assignment counts for authorization from ``grant time`` (now + ``propagation_delay`` when made) and a removed one
   keeps counting until its revoke time (troubleshooting.md: changes take up to 10 minutes because ARM caches).
 
@@ -27,6 +29,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from . import conditions
 
 BUILTIN_ROLES_PATH = Path(__file__).parent / "data" / "builtin_roles.json"
 
@@ -85,6 +89,20 @@ def ancestors(world: Any, scope: str) -> list[str]:
     return chain + ["/"]
 
 
+@lru_cache(maxsize=1024)
+def _parsed(condition: str) -> conditions.Node | None:
+    try:
+        return conditions.parse(condition)
+    except conditions.ConditionError:
+        return None
+
+
+def _holds(condition: str, action: str, attributes: dict[str, str]) -> bool:
+    """A condition that does not parse grants nothing (ARM refuses to store one; a seed could still carry it)."""
+    node = _parsed(condition)
+    return node is not None and node(conditions.Context(action, attributes))
+
+
 def role_guid(role_definition_id: str) -> str:
     return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
 
@@ -139,26 +157,36 @@ class Rbac:
         self._cache.clear()
         self._cache_key = None
 
-    def allowed(self, principal_id: str, action: str, scope: str) -> bool:
+    def allowed(self, principal_id: str, action: str, scope: str, attributes: dict[str, str] | None = None,
+                *, honour_conditions: bool = True) -> bool:
+        """Whether the principal may perform ``action`` at ``scope``; ``attributes`` are what conditions see of the
+        request (conditions.role_assignment_attributes)."""
         key = self._state_key()
         if key != self._cache_key:
             self._cache.clear()
             self._cache_key = key
-        cache_key = (principal_id.lower(), action.lower(), normalize_scope(scope))
+        cache_key = (principal_id.lower(), action.lower(), normalize_scope(scope),
+                     tuple(sorted((attributes or {}).items())), honour_conditions)
         cached = self._cache.get(cache_key)
         if cached is None:
-            cached = self._evaluate(principal_id, action, scope)
+            cached = self._evaluate(principal_id, action, scope, attributes or {}, honour_conditions)
             self._cache[cache_key] = cached
         return cached
 
-    def _evaluate(self, principal_id: str, action: str, scope: str) -> bool:
+    def _evaluate(self, principal_id: str, action: str, scope: str, attributes: dict[str, str],
+                  honour_conditions: bool) -> bool:
         above = set(ancestors(self.world, scope))
         for assignment in self.effective_assignments(principal_id):
-            if normalize_scope(assignment["properties"]["scope"]) not in above:
+            properties = assignment["properties"]
+            if normalize_scope(properties["scope"]) not in above:
                 continue
-            definition = self.definition(assignment["properties"]["roleDefinitionId"])
-            if definition is not None and role_grants(definition, action):
-                return True
+            definition = self.definition(properties["roleDefinitionId"])
+            if definition is None or not role_grants(definition, action):
+                continue
+            if honour_conditions and properties.get("condition") and not _holds(properties["condition"], action,
+                                                                                 attributes):
+                continue
+            return True
         return False
 
     def permissions(self, principal_id: str, scope: str) -> list[dict]:

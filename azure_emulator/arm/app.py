@@ -71,15 +71,18 @@ class Ctx:
                 "The request content was invalid and could not be deserialized: 'the body is not a JSON object'.")
         return body
 
-    def allowed(self, action: str, scope: str) -> bool:
+    def allowed(self, action: str, scope: str, attributes: dict[str, str] | None = None) -> bool:
         assert self.caller is not None
-        return self.rbac.allowed(self.caller.object_id, action, scope)
+        return self.rbac.allowed(self.caller.object_id, action, scope, attributes)
 
-    def require(self, action: str, scope: str) -> None:
-        """403 AuthorizationFailed unless the caller's effective roles grant ``action`` at ``scope``."""
-        if not self.allowed(action, scope):
+    def require(self, action: str, scope: str, attributes: dict[str, str] | None = None) -> None:
+        """403 AuthorizationFailed unless the caller's effective roles grant ``action`` at ``scope`` (with their
+        conditions holding for ``attributes``)."""
+        if not self.allowed(action, scope, attributes):
             assert self.caller is not None
-            raise errors.authorization_failed(self.caller.client_id, self.caller.object_id, action, scope or "/")
+            abac = self.rbac.allowed(self.caller.object_id, action, scope, honour_conditions=False)
+            raise errors.authorization_failed(self.caller.client_id, self.caller.object_id, action, scope or "/",
+                                              abac=abac)
 
     def url(self, path: str, **query: str) -> str:
         return self.emulator.arm_endpoint.rstrip("/") + path + ("?" + urlencode(query) if query else "")

@@ -23,7 +23,8 @@ role-definitions-list,troubleshooting}.md and the 2022-04-01 spec examples (REFE
 - Conditions [doc] (conditions-role-assignments-portal.md, delegate-role-assignments-overview.md,
   conditions-troubleshoot.md): only on roles with blob or queue storage data actions, or that can write role
   assignments (constrained delegation); ``conditionVersion`` defaults to "2.0", the only accepted one; otherwise 400
-  "The given role assignment condition is invalid.". The emulator serves no data plane and does not evaluate them.
+  "The given role assignment condition is invalid.". Delegation conditions are evaluated on role assignment writes
+  and deletes (../conditions.py); storage ones never apply here (no data plane).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import conditions
 from .. import resources as arm_json
 from ..rbac import ancestors, normalize_scope, role_grants, role_guid
 from . import common
@@ -172,7 +174,9 @@ async def assignment(ctx: Ctx) -> web.Response:
             raise ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")
         return respond(200, existing)
     if ctx.method == "DELETE":
-        ctx.require(RA_DELETE, scope or "/")
+        # Delegation conditions see the assignment being deleted (conditions-authorization-actions-attributes.md).
+        seen = conditions.role_assignment_attributes("resource", existing["properties"]) if existing else None
+        ctx.require(RA_DELETE, scope or "/", seen)
         if existing is None:
             return respond(204)
         ctx.world.remove_role_assignment(existing["id"])
@@ -180,8 +184,10 @@ async def assignment(ctx: Ctx) -> web.Response:
         ctx.rbac.invalidate()
         return respond(200, existing)
     body = await ctx.json()
-    ctx.require(RA_WRITE, scope or "/")
-    return _create_assignment(ctx, scope, name, existing, body.get("properties") or {})
+    props = body.get("properties") or {}
+    # Delegation conditions see the role, principal and principal type of the request.
+    ctx.require(RA_WRITE, scope or "/", conditions.role_assignment_attributes("request", props))
+    return _create_assignment(ctx, scope, name, existing, props)
 
 
 def _create_assignment(ctx: Ctx, scope: str, name: str, existing: dict | None, props: dict) -> web.Response:
@@ -270,7 +276,7 @@ _CONDITION_DATA_ACTIONS = ("microsoft.storage/storageaccounts/blobservices/",
 
 def _check_condition(definition: dict, props: dict) -> str | None:
     """The condition to store, or None; 400 for a version other than 2.0, a role that cannot carry one, or text
-    that is not a condition expression (it needs an ActionMatches target and balanced parentheses)."""
+    that is not a condition expression (conditions-format.md)."""
     condition = props.get("condition") or None
     if condition is None:
         return None
@@ -279,8 +285,11 @@ def _check_condition(definition: dict, props: dict) -> str | None:
                     for a in p.get("dataActions", [])]
     storage = any(a.startswith(_CONDITION_DATA_ACTIONS) or a in ("*", "microsoft.storage/*") for a in data_actions)
     delegation = role_grants(definition, RA_WRITE)
-    balanced = condition.count("(") == condition.count(")")
-    if version != "2.0" or not (storage or delegation) or "actionmatches{" not in condition.lower() or not balanced:
+    try:
+        conditions.parse(condition)
+    except conditions.ConditionError:
+        version = ""
+    if version != "2.0" or not (storage or delegation):
         raise ArmError(400, "InvalidRoleAssignmentCondition", "The given role assignment condition is invalid.")
     return condition
 

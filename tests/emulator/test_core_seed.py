@@ -114,6 +114,10 @@ def test_seeded_vm_identity_gets_tokens_from_its_imds(start_emulator) -> None:
      "'nobody' names no declared service principal"),
     ({"subscriptions": [{"subscription_id": SUB}], "service_principals": [{"name": "a"}],
       "role_assignments": [{"principal": "a", "role": "Emperor"}]}, "no role definition named or with id 'Emperor'"),
+    ({"subscriptions": [{"subscription_id": SUB}], "management_groups": [{"name": "mg", "parent": "nowhere"}]},
+     "management_groups[0].parent: 'nowhere' is not the tenant id or a management group declared above"),
+    ({"subscriptions": [{"subscription_id": SUB}], "service_principals": [{"name": "a", "graph_permissions": "x"}]},
+     "service_principals[0].graph_permissions must be a list of Graph application permission names"),
 ])
 def test_bad_seed_is_refused_with_a_clear_message(tmp_path, seed: dict, message: str) -> None:
     path = tmp_path / "seed.yaml"

@@ -196,9 +196,50 @@ def test_conditions_only_where_azure_takes_them(world: Any, role: str, version: 
         assert not [a for a in stored(world) if a["name"] == name]
 
 
-def test_seed_rejects_a_management_group_under_an_unknown_parent(start_emulator: Any) -> None:
-    from support.emulator import EmulatorError
+DELEGATION = (
+    "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
+    f"(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{READER}}} "
+    "AND @Request[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase "
+    "{'ServicePrincipal'})) AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
+    f"(@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{READER}}}))"
+)
 
-    bad = {**SEED, "management_groups": [{"name": "orphan", "parent": "nowhere"}]}
-    with pytest.raises(EmulatorError, match=r"management_groups\[0\]\.parent: 'nowhere'"):
-        start_emulator(seed=bad)
+
+def test_delegation_condition_limits_what_the_delegate_assigns_and_deletes(world: Any) -> None:
+    """Constrained delegation: RBAC Administrator that may only grant and remove Reader, to service principals."""
+    delegate = world.service_principal("nobody")
+    role = f"/subscriptions/{SUB_A}/providers/Microsoft.Authorization/roleDefinitions/"
+    authz(world).role_assignments.create(f"/subscriptions/{SUB_A}", str(uuid.uuid4()), {
+        "role_definition_id": role + RBAC_ADMIN, "principal_id": delegate["object_id"],
+        "principal_type": "ServicePrincipal", "condition": DELEGATION, "condition_version": "2.0"})
+    client = authz(world, "nobody")
+    target = world.service_principal("platform-reader")["object_id"]
+    reader_name = str(uuid.uuid4())
+    client.role_assignments.create(APPS, reader_name, {"role_definition_id": role + READER, "principal_id": target,
+                                                       "principal_type": "ServicePrincipal"})
+    owner_name = str(uuid.uuid4())
+    refused = error_of(lambda: client.role_assignments.create(APPS, owner_name, {
+        "role_definition_id": role + "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "principal_id": target,
+        "principal_type": "ServicePrincipal"}))
+    assert refused.status_code == 403
+    assert "does not have authorization or an ABAC condition not fulfilled to perform action " \
+           "'Microsoft.Authorization/roleAssignments/write'" in refused.error.message
+    as_user = error_of(lambda: client.role_assignments.create(APPS, str(uuid.uuid4()), {
+        "role_definition_id": role + READER, "principal_id": str(uuid.uuid4()), "principal_type": "User"}))
+    assert as_user.status_code == 403
+    operator_owner = next(a for a in stored(world) if a["scope"] == f"/subscriptions/{SUB_A}"
+                          and a["principalId"] == world.service_principal("operator")["object_id"])
+    assert error_of(lambda: client.role_assignments.delete(f"/subscriptions/{SUB_A}",
+                                                           operator_owner["name"])).status_code == 403
+    client.role_assignments.delete(APPS, reader_name)
+    names = {a["name"] for a in stored(world)}
+    assert reader_name not in names and owner_name not in names and operator_owner["name"] in names
+
+
+def test_malformed_condition_is_refused(world: Any) -> None:
+    sp = world.service_principal("nobody")
+    refused = error_of(lambda: authz(world).role_assignments.create(APPS, str(uuid.uuid4()), {
+        "role_definition_id": f"/providers/Microsoft.Authorization/roleDefinitions/{RBAC_ADMIN}",
+        "principal_id": sp["object_id"], "principal_type": "ServicePrincipal",
+        "condition": DELEGATION[:-1], "condition_version": "2.0"}))
+    assert refused.status_code == 400 and refused.error.code == "InvalidRoleAssignmentCondition"
