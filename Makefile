@@ -90,4 +90,4 @@ azure-cli-test: setup
 		$(PYTHON) -m venv $(AZ_VENV) && \
 		$(AZ_VENV)/bin/python -m pip install --disable-pip-version-check --quiet -r tools/requirements-azure-cli.txt; \
 	fi
-	AZURE_CLI=$(AZ_VENV)/bin/az $(PY) -m pytest tests/azure_cli -p no:cacheprovider $(PYTEST_ARGS)
+	AZURE_CLI=$(AZ_VENV)/bin/az $(PY) -m pytest tests/azure_cli $(PYTEST_ARGS)

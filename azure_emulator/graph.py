@@ -46,9 +46,12 @@ SP_READ = frozenset({"application.read.all", "application.readwrite.all", "appli
 DIRECTORY_READ = frozenset({"directory.read.all", "directory.readwrite.all"})
 MAX_IDS = 1000
 DEFAULT_TOP = 100
-# Types getByIds accepts (directoryObject and the types deriving from it); only service principals exist here.
+# Types getByIds accepts (directoryObject and the types deriving from it; azure-cli asks for user, group,
+# servicePrincipal and directoryObjectPartnerReference); only service principals exist here.
 OBJECT_TYPES = frozenset({"directoryobject", "user", "group", "device", "serviceprincipal", "application",
-                          "orgcontact", "administrativeunit", "directoryrole", "approleassignment"})
+                          "orgcontact", "administrativeunit", "directoryrole", "directoryroletemplate",
+                          "directoryobjectpartnerreference", "contract", "endpoint", "extensionproperty",
+                          "approleassignment"})
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _RESOURCE_GROUPS = re.compile("/resourcegroups/", re.IGNORECASE)
 

@@ -78,8 +78,13 @@ def test_identity_create_and_role_assignment_by_client_id(az: Any) -> None:
     mine = [a for a in listed if a["principalId"] == identity["principalId"]]
     assert [a["roleDefinitionName"] for a in mine] == ["Reader"]
     assert mine[0]["principalName"] == identity["clientId"]
-    assert [a for a in emu.state()["role_assignments"].values()
+    # An object id resolves through directoryObjects/getByIds (no servicePrincipalNames match).
+    az("role", "assignment", "create", "--assignee", identity["principalId"], "--role", "Contributor",
+       "--scope", scope)
+    az("role", "assignment", "delete", "--assignee", identity["clientId"], "--role", "Reader", "--scope", scope)
+    left = [a["properties"]["roleDefinitionId"].rsplit("/", 1)[1] for a in emu.state()["role_assignments"].values()
             if a["properties"]["principalId"] == identity["principalId"]]
+    assert left == ["b24988ac-6180-42a0-ab88-20f7382dd24c"]
 
 
 def test_service_principal_show_through_graph(az: Any) -> None:

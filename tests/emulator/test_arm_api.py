@@ -516,9 +516,10 @@ def test_permissions_of_the_caller(arm: Arm, emulator: Any) -> None:
 
 def test_metadata_endpoints_describe_the_emulator_as_a_cloud(emulator: Any) -> None:
     anonymous = Arm(emulator, None)
-    clouds = anonymous.call("GET", "/metadata/endpoints", "2022-09-01").json()
-    assert isinstance(clouds, list) and len(clouds) == 1
-    cloud = clouds[0]
+    cloud = anonymous.call("GET", "/metadata/endpoints", "2022-09-01").json()
+    assert isinstance(cloud, dict) and cloud["name"] == "AzureEmulator"
+    clouds = anonymous.call("GET", "/metadata/endpoints", "2019-05-01").json()
+    assert isinstance(clouds, list) and clouds == [cloud]
     assert cloud["resourceManager"] == emulator.arm_endpoint
     assert cloud["authentication"]["loginEndpoint"] == emulator.authority_host
     assert "https://management.core.windows.net/" in cloud["authentication"]["audiences"]
@@ -531,7 +532,7 @@ def test_repeated_slashes_route_like_single_ones(emulator: Any, arm: Arm) -> Non
     azure-cli does with a custom cloud and Microsoft's own REST examples do against management.azure.com."""
     anonymous = Arm(emulator, None)
     cloud = anonymous.call("GET", "//metadata/endpoints", "2022-09-01")
-    assert cloud.status_code == 200 and cloud.json()[0]["resourceManager"] == emulator.arm_endpoint
+    assert cloud.status_code == 200 and cloud.json()["resourceManager"] == emulator.arm_endpoint
     group = arm.call("GET", "//subscriptions/" + SUB + "//resourceGroups/DevTest/", V_RG)
     assert group.status_code == 200 and group.json()["id"] == RG
     emulator.set_knobs(page_size=1)
