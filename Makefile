@@ -83,8 +83,8 @@ bench: setup
 	@tools/bench.sh
 
 # Unmodified azure-cli against the emulator (tests/azure_cli). Not part of make test: azure-cli is a ~700 MB install
-# with pins of its own, so it gets its own venv, created once.
-AZ_VENV := $(CURDIR)/.venv-azure-cli
+# with pins of its own, so it gets its own venv, created once, inside .venv (ignored by git, ruff and the build).
+AZ_VENV := $(VENV)/azure-cli
 azure-cli-test: setup
 	@if [[ ! -x $(AZ_VENV)/bin/az ]]; then \
 		$(PYTHON) -m venv $(AZ_VENV) && \
