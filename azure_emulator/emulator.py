@@ -257,15 +257,19 @@ class Emulator:
 
     def create_application(self, body: dict) -> dict:
         """``POST /principals``: a new application service principal (its replication delay starts now)."""
-        allowed = {"display_name", "client_id", "object_id", "secret"}
+        allowed = {"display_name", "client_id", "object_id", "secret", "graph_permissions"}
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise ValueError(f"unknown field(s) {unknown}; allowed: {sorted(allowed)}")
+        roles = body.get("graph_permissions") or []
+        if not isinstance(roles, list) or not all(isinstance(r, str) and r for r in roles):
+            raise ValueError("graph_permissions must be a list of Graph application permission names, "
+                             "e.g. [\"Directory.Read.All\"]")
         secret = body.get("secret") or Minter(new_salt()).secret("new")
         fields = {k: body[k] for k in ("client_id", "object_id") if body.get(k)}
         name = body.get("display_name") or f"app-{uuid.uuid4().hex[:8]}"
         principal = self.world.add_principal(name=name, display_name=name, kind="application", secrets=[secret],
-                                             **fields)
+                                             graph_roles=list(roles), **fields)
         self.world.commit()
         return self._sp_entry(principal)
 

@@ -273,7 +273,8 @@ def make_graph_app(emulator: Emulator) -> web.Application:
             if request.method == "GET" and (found := _SP_BY_APP.fullmatch(path)):
                 request["route_template"] = "/v1.0/servicePrincipals(appId='{appId}')"
                 body = graph.one(graph.caller(request), app_id=found["app"])
-                body = {"@odata.context": f"{ODATA}#servicePrincipals/$entity", **body}
+                body = {"@odata.context": f"{ODATA}#servicePrincipals/$entity", **_select(
+                    body, request.query.get("$select"))}
             elif request.method == "GET" and (found := _SP_ONE.fullmatch(path)):
                 request["route_template"] = "/v1.0/servicePrincipals/{id}"
                 body = graph.one(graph.caller(request), object_id=found["id"])

@@ -147,6 +147,15 @@ def test_directory_permission_is_required_except_for_the_own_object(world: Any) 
     assert graph(world, reader, "POST", "directoryObjects/getByIds", json={"ids": [own]}).status_code == 403
 
 
+def test_principal_created_at_run_time_gets_its_graph_permissions(world: Any) -> None:
+    sp = world.create_principal(display_name="sweeper-app", graph_permissions=["Directory.Read.All"])
+    token = ClientSecretCredential(world.tenant_id, sp["client_id"], sp["client_secret"],
+                                   authority=world.authority_host, disable_instance_discovery=True,
+                                   connection_verify=world.ca_bundle).get_token("https://graph.microsoft.com/.default")
+    got = graph(world, token.token, "POST", "directoryObjects/getByIds", json={"ids": [sp["object_id"]]})
+    assert [o["appId"] for o in got.json()["value"]] == [sp["client_id"]]
+
+
 def test_graph_and_arm_refuse_each_others_tokens(world: Any) -> None:
     arm_token = world.arm_token(world.service_principal("operator"))
     refused = graph(world, arm_token, "GET", "servicePrincipals")
