@@ -16,16 +16,31 @@ OTHER_RESOURCES = ("https://vault.azure.net", "https://storage.azure.com", "http
                    "https://graph.windows.net", "api://AzureADTokenExchange")
 
 
-def known_resource(resource: str, arm_endpoint: str) -> bool:
-    """True when Entra ID knows a resource by this URI (trailing slash ignored) or app id."""
+# Microsoft Graph: its app id and resource URI (tokens for it carry the caller's application permissions in
+# ``roles``, entra-docs access-token-claims-reference.md).
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+GRAPH_RESOURCE = "https://graph.microsoft.com"
+
+
+def known_resource(resource: str, *endpoints: str) -> bool:
+    """True when Entra ID knows a resource by this URI (trailing slash ignored) or app id; ``endpoints`` are the
+    emulator's own service URLs (ARM, Graph), which a custom cloud uses as resource URIs."""
     wanted = resource.strip().rstrip("/").lower()
     if not wanted:
         return False
-    if wanted == ARM_APP_ID:
+    if wanted in (ARM_APP_ID, GRAPH_APP_ID):
         return True
     candidates = {a.rstrip("/").lower() for a in ARM_AUDIENCES + OTHER_RESOURCES}
-    candidates.add(arm_endpoint.rstrip("/").lower())
+    candidates.update(e.rstrip("/").lower() for e in endpoints if e)
     return wanted in candidates
+
+
+def is_graph_audience(audience: str, graph_endpoint: str = "") -> bool:
+    """Graph's URI or app id, or the emulator's own Graph URL (azure-cli's custom cloud uses its Graph URL as the
+    resource), trailing slash ignored."""
+    wanted = audience.strip().rstrip("/").lower()
+    own = graph_endpoint.rstrip("/").lower()
+    return wanted in (GRAPH_RESOURCE, GRAPH_APP_ID) or (bool(own) and wanted == own)
 
 
 def token_audience(resource: str) -> str:

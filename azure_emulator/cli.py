@@ -20,8 +20,9 @@ from .seed import SeedError
 log = logging.getLogger("azure_emulator")
 
 DESCRIPTION = """\
-Offline Azure emulator: Entra ID, Azure Resource Manager (with RBAC) and the managed-identity endpoints
-(IMDS per VM, VM extension, App Service, Arc, Service Fabric, Azure ML, Cloud Shell), on loopback only.
+Offline Azure emulator: Entra ID, Azure Resource Manager (with RBAC), Microsoft Graph (service principals) and
+the managed-identity endpoints (IMDS per VM, VM extension, App Service, Arc, Service Fabric, Azure ML, Cloud
+Shell), on loopback only.
 When every listener is up it prints one JSON line (endpoints, tenant, CA bundle, service principals with
 their secrets, VMs with their IMDS endpoints) on stdout and writes the same to --ready-file.
 Stop it with SIGTERM or Ctrl-C; it removes its temporary files."""
@@ -77,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Entra ID port (default: a free one)")
     net.add_argument("--control-port", type=_port, default=0, metavar="PORT",
                      help="control endpoint port (default: a free one)")
+    net.add_argument("--graph-port", type=_port, default=0, metavar="PORT",
+                     help="Microsoft Graph port (default: a free one)")
     net.add_argument("--ready-file", metavar="FILE", type=Path,
                      help="also write the ready JSON line to FILE (mode 0600; removed at exit)")
     knobs = parser.add_argument_group("realism knobs (changeable at run time through PATCH /knobs)")
@@ -118,7 +121,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
                   imds_limits=not args.no_imds_limits)
     return Config(seed=args.seed, state=args.state, ready_file=args.ready_file, workdir=args.workdir,
                   host=args.host, arm_port=args.arm_port, authority_port=args.authority_port,
-                  control_port=args.control_port, knobs=knobs)
+                  control_port=args.control_port, graph_port=args.graph_port, knobs=knobs)
 
 
 def _write_ready_file(path: Path, line: str) -> None:

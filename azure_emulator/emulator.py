@@ -3,6 +3,7 @@
 Plug-in points for the other parts of the emulator (each gets the Emulator and reads what it needs from it):
 
 * ``azure_emulator.arm.make_app(emulator) -> web.Application`` (ARM, HTTPS)
+* ``azure_emulator.graph.make_graph_app(emulator)`` (Microsoft Graph, HTTPS)
 * ``azure_emulator.imds.make_imds_app(emulator, vm_id)`` and ``make_extension_app(emulator, vm_id)``: one listener
   each per VM; ``vm_id`` is the VM's ARM resource ID (``emulator.world.get(vm_id)`` finds it).
 * ``azure_emulator.mi_sources.make_apps(emulator) -> list[(name, app, tls, env)]``: ``tls`` is False (HTTP), True
@@ -31,7 +32,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import arm, control, entra, imds, mi_sources
+from . import arm, control, entra, graph, imds, mi_sources
 from .control import Counters
 from .faults import Faults
 from .knobs import Knobs
@@ -57,6 +58,7 @@ class Config:
     arm_port: int = 0
     authority_port: int = 0
     control_port: int = 0
+    graph_port: int = 0
     knobs: Knobs = field(default_factory=Knobs)
 
 
@@ -95,7 +97,7 @@ class Emulator:
         self.world: World
         self.pki: PKI
         self.issuer: TokenIssuer
-        self.arm_endpoint = self.authority_host = self.control_endpoint = ""
+        self.arm_endpoint = self.authority_host = self.control_endpoint = self.graph_endpoint = ""
         self.identity_endpoints: dict[str, dict] = {}
         self.federated_token_files: dict[str, Path] = {}
         self._seed_snapshot: dict = {}
@@ -117,13 +119,17 @@ class Emulator:
         control_sock = _bind(host, self.config.control_port)
         entra_sock = _bind(host, self.config.authority_port)
         arm_sock = _bind(host, self.config.arm_port)
+        graph_sock = _bind(host, self.config.graph_port)
         self.control_endpoint = f"http://{host}:{control_sock.getsockname()[1]}/"
         self.authority_host = f"https://{host}:{entra_sock.getsockname()[1]}/"
         self.arm_endpoint = f"https://{host}:{arm_sock.getsockname()[1]}/"
+        self.graph_endpoint = f"https://{host}:{graph_sock.getsockname()[1]}/"
+        self.issuer.graph_endpoint = self.graph_endpoint
         tls = self.pki.server.ssl_context()
         await self._serve("control", control.make_control_app(self), control_sock, None, count=False)
         await self._serve("entra", entra.make_entra_app(self), entra_sock, tls)
         await self._serve("arm", arm.make_app(self), arm_sock, tls)
+        await self._serve("graph", graph.make_graph_app(self), graph_sock, tls)
         await self._start_identity_sources()
         await self.sync_vm_listeners()
         self.world.on_vms_changed = self._schedule_vm_sync
@@ -251,15 +257,19 @@ class Emulator:
 
     def create_application(self, body: dict) -> dict:
         """``POST /principals``: a new application service principal (its replication delay starts now)."""
-        allowed = {"display_name", "client_id", "object_id", "secret"}
+        allowed = {"display_name", "client_id", "object_id", "secret", "graph_permissions"}
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise ValueError(f"unknown field(s) {unknown}; allowed: {sorted(allowed)}")
+        roles = body.get("graph_permissions") or []
+        if not isinstance(roles, list) or not all(isinstance(r, str) and r for r in roles):
+            raise ValueError("graph_permissions must be a list of Graph application permission names, "
+                             "e.g. [\"Directory.Read.All\"]")
         secret = body.get("secret") or Minter(new_salt()).secret("new")
         fields = {k: body[k] for k in ("client_id", "object_id") if body.get(k)}
         name = body.get("display_name") or f"app-{uuid.uuid4().hex[:8]}"
         principal = self.world.add_principal(name=name, display_name=name, kind="application", secrets=[secret],
-                                             **fields)
+                                             graph_roles=list(roles), **fields)
         self.world.commit()
         return self._sp_entry(principal)
 
@@ -276,6 +286,7 @@ class Emulator:
     def info(self) -> dict:
         return {
             "arm_endpoint": self.arm_endpoint, "authority_host": self.authority_host,
+            "graph_endpoint": self.graph_endpoint,
             "tenant_id": self.world.tenant_id, "ca_bundle": str(self.pki.ca_bundle),
             "control_endpoint": self.control_endpoint,
             "subscriptions": [{"subscription_id": s["subscriptionId"], "display_name": s["displayName"]}

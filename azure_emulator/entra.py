@@ -166,7 +166,7 @@ class EntraID:
         return resource
 
     def check_resource(self, resource: str) -> None:
-        if not known_resource(resource, self.emulator.arm_endpoint):
+        if not known_resource(resource, self.emulator.arm_endpoint, self.emulator.graph_endpoint):
             raise OAuthError(400, "invalid_resource", 500011,
                              f"The resource principal named {resource} was not found in the tenant named "
                              f"{self.tenant_id}. This can happen if the application has not been installed by the "

@@ -69,7 +69,7 @@ SELECTORS = ("client_id", "object_id", "msi_res_id", "mi_res_id")
 def resource_known(emulator: Any, resource: str) -> bool:
     """Whether the tenant knows the resource: a well-known Azure API, the emulator's own ARM endpoint, or an
     application of the tenant by client id or ``api://<client id>``."""
-    if known_resource(resource, emulator.arm_endpoint):
+    if known_resource(resource, emulator.arm_endpoint, emulator.graph_endpoint):
         return True
     wanted = resource.strip().rstrip("/").lower()
     app_id = wanted[len("api://"):] if wanted.startswith("api://") else wanted

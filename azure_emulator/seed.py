@@ -70,6 +70,15 @@ def _items(parent: dict, key: str, where: str) -> list[dict]:
     return value
 
 
+def _graph_roles(entry: dict, where: str) -> list[str]:
+    """Microsoft Graph application permissions granted (with admin consent) to a principal."""
+    value = entry.get("graph_permissions") or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise SeedError(f"{where}.graph_permissions must be a list of Graph application permission names, "
+                        "e.g. [Directory.Read.All]")
+    return [v.strip() for v in value]
+
+
 def _name(entry: dict, where: str) -> str:
     name = entry.get("name")
     if not isinstance(name, str) or not name:
@@ -95,6 +104,8 @@ class _Builder:
             raise SeedError("seed: declare at least one entry under 'subscriptions'")
         for i, sub in enumerate(subscriptions):
             self._subscription(sub, f"subscriptions[{i}]")
+        for i, group in enumerate(_items(self.seed, "management_groups", "seed")):
+            self._management_group(group, f"management_groups[{i}]")
         for i, sp in enumerate(_items(self.seed, "service_principals", "seed")):
             self._service_principal(sp, f"service_principals[{i}]")
         for i, role in enumerate(_items(self.seed, "role_definitions", "seed")):
@@ -114,6 +125,26 @@ class _Builder:
             "authorizationSource": "RoleBased"}
         for i, rg in enumerate(_items(sub, "resource_groups", where)):
             self._resource_group(sub_id, rg, f"{where}.resource_groups[{i}]")
+
+    def _management_group(self, entry: dict, where: str) -> None:
+        """A group under the tenant root group (default) or an earlier group, holding subscriptions."""
+        name = _name(entry, where)
+        if name.lower() in self.world.management_groups:
+            raise SeedError(f"{where}: management group {name!r} is declared twice (the tenant root group, named "
+                            "after the tenant id, always exists)")
+        parent = entry.get("parent") or self.world.tenant_id
+        if str(parent).lower() not in self.world.management_groups:
+            raise SeedError(f"{where}.parent: {parent!r} is not the tenant id or a management group declared above")
+        group = self.world.add_management_group(name, entry.get("display_name") or name,
+                                                self.world.management_groups[str(parent).lower()]["name"])
+        for sub in entry.get("subscriptions") or []:
+            sub_id = str(sub).lower()
+            if sub_id not in self.world.subscriptions:
+                raise SeedError(f"{where}.subscriptions: {sub!r} is not a subscription declared under 'subscriptions'")
+            if sub_id in self.world.subscription_parents:
+                raise SeedError(f"{where}.subscriptions: {sub!r} is already in management group "
+                                f"{self.world.subscription_parents[sub_id]!r}")
+            self.world.subscription_parents[sub_id] = group["name"]
 
     def _resource_group(self, sub_id: str, rg: dict, where: str) -> None:
         name = _name(rg, where)
@@ -138,7 +169,8 @@ class _Builder:
                             client_id, object_id, entry.get("tags"))
         self.world.put(resource)
         self.world.add_principal(object_id=object_id, client_id=client_id, display_name=name,
-                                 kind="managed_identity", mi_resource_id=resource["id"], created_at=self.now)
+                                 kind="managed_identity", mi_resource_id=resource["id"], created_at=self.now,
+                                 graph_roles=_graph_roles(entry, where))
         self.uamis[name.lower()] = resource["id"]
         self.uamis[resource["id"].lower()] = resource["id"]
 
@@ -220,7 +252,8 @@ class _Builder:
             else self.mint.guid(ident + ":object"),
             client_id=_guid(entry["client_id"], f"{where}.client_id") if "client_id" in entry
             else self.mint.guid(ident + ":client"),
-            secrets=[str(s) for s in secrets], federated=federated, created_at=self.now)
+            secrets=[str(s) for s in secrets], federated=federated, created_at=self.now,
+            graph_roles=_graph_roles(entry, where))
 
     def _role_definition(self, entry: dict, where: str) -> None:
         role_name = entry.get("role_name")

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from .audiences import is_graph_audience
+
 if TYPE_CHECKING:
     from .knobs import Knobs
     from .world import Principal
@@ -73,6 +75,7 @@ class TokenIssuer:
         self.kid = _b64url(hashlib.sha1(der).digest())  # noqa: S324 (x5t is defined as a SHA-1 thumbprint)
         self._x5c = base64.b64encode(der).decode()
         self._verified: dict[str, dict] = {}
+        self.graph_endpoint = ""  # set once the Graph listener is bound
 
     # -- issuing ---------------------------------------------------------------------------------------------
     def sign(self, claims: dict, *, x5t: bool = True) -> str:
@@ -110,6 +113,9 @@ class TokenIssuer:
             # Real MI tokens spell the segment 'resourcegroups' in lower case, whatever the resource's casing
             # (observed; azure-reference section 5).
             claims["xms_mirid"] = _RESOURCE_GROUPS.sub("/resourcegroups/", principal.mi_resource_id)
+        if principal.graph_roles and is_graph_audience(audience, self.graph_endpoint):
+            # Application permissions granted on Microsoft Graph travel in "roles" (access-token-claims-reference).
+            claims["roles"] = list(principal.graph_roles)
         if extra:
             claims.update(extra)
         if version != "1.0" and "appidacr" in claims:

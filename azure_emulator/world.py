@@ -36,6 +36,7 @@ class Principal:
     mi_resource_id: str | None = None         # xms_mirid (lower-case 'resourcegroups' for UAMIs)
     created_at: float = 0.0
     name: str | None = None                   # the seed's name for it ("operator"); None when made at run time
+    graph_roles: list[str] = field(default_factory=list)  # Microsoft Graph application permissions granted
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,6 +54,12 @@ class World:
         self.principals: dict[str, Principal] = {}
         self.role_definitions: dict[str, dict] = {}
         self.role_assignments: dict[str, dict] = {}
+        # Management groups: lower(name) -> {"name", "display_name", "parent"}; the tenant root group (name = the
+        # tenant id, parent None) always exists. subscription_parents: lower(subscription id) -> group name; a
+        # subscription not listed sits under the tenant root group, as new subscriptions do in Azure.
+        self.management_groups: dict[str, dict] = {}
+        self.subscription_parents: dict[str, str] = {}
+        self.add_management_group(tenant_id, "Tenant Root Group", None)
         # Secrets and key material that must survive a restart (PKI, signing key, mint salt, endpoint secrets).
         self.keys: dict[str, Any] = {}
         # Free-form persisted values for other parts of the emulator (e.g. identity endpoint secrets).
@@ -92,6 +99,8 @@ class World:
             "principals": [p.to_dict() for p in self.principals.values()],
             "role_definitions": {k: v for k, v in self.role_definitions.items() if k not in self._builtin_role_ids},
             "role_assignments": self.role_assignments,
+            "management_groups": self.management_groups,
+            "subscription_parents": self.subscription_parents,
             "grant_times": self._grant_times,
             "revoked": {k: [ra, t] for k, (ra, t) in self._revoked.items()},
             "keys": self.keys,
@@ -110,6 +119,10 @@ class World:
             self._index(Principal(**raw))
         self.role_definitions.update(data["role_definitions"])
         self.role_assignments = data["role_assignments"]
+        self.management_groups = data.get("management_groups") or {}
+        if self.tenant_id.lower() not in self.management_groups:  # a state file written before groups existed
+            self.add_management_group(self.tenant_id, "Tenant Root Group", None)
+        self.subscription_parents = data.get("subscription_parents") or {}
         self._grant_times = data["grant_times"]
         self._revoked = {k: (v[0], v[1]) for k, v in data["revoked"].items()}
         self.keys = data["keys"]
@@ -179,6 +192,23 @@ class World:
     def _index(self, principal: Principal) -> None:
         self.principals[principal.object_id.lower()] = principal
         self._by_client_id[principal.client_id.lower()] = principal
+
+    # -- management groups ----------------------------------------------------------------------------------
+    def add_management_group(self, name: str, display_name: str, parent: str | None) -> dict:
+        group = {"name": name, "display_name": display_name, "parent": parent}
+        self.management_groups[name.lower()] = group
+        return group
+
+    def management_group_chain(self, name: str | None) -> list[str]:
+        """``name`` and its ancestors up to the tenant root group (names as stored)."""
+        chain: list[str] = []
+        while name and name.lower() in self.management_groups and name not in chain:
+            chain.append(self.management_groups[name.lower()]["name"])
+            name = self.management_groups[name.lower()]["parent"]
+        return chain
+
+    def subscription_parent(self, subscription_id: str) -> str:
+        return self.subscription_parents.get(subscription_id.lower(), self.tenant_id)
 
     # -- roles ----------------------------------------------------------------------------------------------
     def add_builtin_roles(self, definitions: list[dict]) -> None:

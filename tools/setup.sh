@@ -32,4 +32,19 @@ if [[ $(readlink "$link" 2>/dev/null || true) != "$root" ]]; then
 fi
 echo "setup: managed_identity.azure -> $root (ANSIBLE_COLLECTIONS_PATH=$venv/collections)"
 
+# The emulator is a development tool, not a package: a .pth file puts a directory holding only a link to it on the
+# venv's path (not the repository root, whose tests/ and plugins/ would shadow other packages), and a small script
+# runs it as a command.
+emulator_path=$venv/emulator-path
+mkdir -p "$emulator_path"
+if [[ $(readlink "$emulator_path/azure_emulator" 2>/dev/null || true) != "$root/azure_emulator" ]]; then
+    ln -sfn "$root/azure_emulator" "$emulator_path/azure_emulator"
+fi
+site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$emulator_path" >"$site/azure_emulator.pth"
+printf '#!/bin/sh\n# Written by tools/setup.sh: the offline Azure emulator (azure_emulator/README.md).\nexec "%s" -m azure_emulator "$@"\n' \
+    "$venv/bin/python" >"$venv/bin/azure-emulator"
+chmod 0755 "$venv/bin/azure-emulator"
+echo "setup: azure-emulator and python -m azure_emulator (any directory) -> $root/azure_emulator"
+
 "$venv/bin/python" "$root/tools/ansible_test_pip_bootstrap.py"

@@ -71,15 +71,18 @@ class Ctx:
                 "The request content was invalid and could not be deserialized: 'the body is not a JSON object'.")
         return body
 
-    def allowed(self, action: str, scope: str) -> bool:
+    def allowed(self, action: str, scope: str, attributes: dict[str, str] | None = None) -> bool:
         assert self.caller is not None
-        return self.rbac.allowed(self.caller.object_id, action, scope)
+        return self.rbac.allowed(self.caller.object_id, action, scope, attributes)
 
-    def require(self, action: str, scope: str) -> None:
-        """403 AuthorizationFailed unless the caller's effective roles grant ``action`` at ``scope``."""
-        if not self.allowed(action, scope):
+    def require(self, action: str, scope: str, attributes: dict[str, str] | None = None) -> None:
+        """403 AuthorizationFailed unless the caller's effective roles grant ``action`` at ``scope`` (with their
+        conditions holding for ``attributes``)."""
+        if not self.allowed(action, scope, attributes):
             assert self.caller is not None
-            raise errors.authorization_failed(self.caller.client_id, self.caller.object_id, action, scope or "/")
+            abac = self.rbac.allowed(self.caller.object_id, action, scope, honour_conditions=False)
+            raise errors.authorization_failed(self.caller.client_id, self.caller.object_id, action, scope or "/",
+                                              abac=abac)
 
     def url(self, path: str, **query: str) -> str:
         return self.emulator.arm_endpoint.rstrip("/") + path + ("?" + urlencode(query) if query else "")
@@ -95,8 +98,18 @@ class Ctx:
         if start + size < len(items):
             query = {k: v for k, v in self.request.query.items() if k != "$skiptoken"}
             query["$skiptoken"] = str(start + size)
-            body["nextLink"] = self.url(self.request.path, **query)
+            body["nextLink"] = self.url(arm_path(self.request), **query)
         return body
+
+
+_SLASHES = re.compile(r"/{2,}")
+
+
+def arm_path(request: web.Request) -> str:
+    """The request path as ARM routes it: repeated slashes count as one (Microsoft's own REST examples call
+    ``https://management.azure.com//subscriptions/...``, an endpoint with a trailing slash joined to an absolute
+    path) and a trailing slash is ignored."""
+    return _SLASHES.sub("/", request.path).rstrip("/") or "/"
 
 
 def respond(status: int, body: Any = None, headers: dict[str, str] | None = None) -> web.Response:
@@ -141,7 +154,7 @@ class ArmApp:
         return response
 
     async def _dispatch(self, request: web.Request) -> web.Response:
-        path = request.path.rstrip("/") or "/"
+        path = arm_path(request)
         route, params, path_known = self.match(path, request.method)
         if route is None:
             if path_known:

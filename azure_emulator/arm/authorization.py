@@ -8,18 +8,35 @@ role-definitions-list,troubleshooting}.md and the 2022-04-01 spec examples (REFE
 - PrincipalNotFound is a 400 (Azure/azure-sdk-for-net#1652 trace) and names the principal without dashes, as real
   responses do (Azure/avdaccelerator#76); it fires when the principal is unknown, or younger than the replication
   delay, and ``principalType`` was not given (with it, ARM skips the directory lookup).
-- An assignment cannot change: same name with another principal, role or scope is RoleAssignmentUpdateNotPermitted;
-  the same principal, role and scope under another name is 409 RoleAssignmentExists.
+- An assignment cannot change: the same name (unique in the tenant, whatever the scope) with another principal, role
+  or scope is 400 RoleAssignmentUpdateNotPermitted [doc] (troubleshooting.md; [observed] on a redeploy with the same
+  name at another scope, jetbrains/teamcity-azure-template#10); the same principal, role and scope under another
+  name is 409 RoleAssignmentExists. ``principalType``, ``description`` and ``condition`` may change (the message names
+  what may not).
+- A principalType that differs from the directory's is 400 UnmatchedPrincipalType, with Azure's text (its
+  "PrinciaplType" typo and the space before the comma included) [observed] (Azure-Samples template-doctor captures).
+- A role is assignable only at or below one of its ``assignableScopes`` (400
+  RoleAssignmentScopeNotAssignableToRoleDefinition [observed], role-definitions.md "AssignableScopes"); the role
+  definition list at a scope has the roles assignable there, and with ``atScopeAndBelow()`` also those assignable
+  only below it [doc] (RoleDefinitions_List: "applicable at scope and above ... Use atScopeAndBelow filter to search
+  below the given scope as well").
+- Conditions [doc] (conditions-role-assignments-portal.md, delegate-role-assignments-overview.md,
+  conditions-troubleshoot.md): only on roles with blob or queue storage data actions, or that can write role
+  assignments (constrained delegation); ``conditionVersion`` defaults to "2.0", the only accepted one; otherwise 400
+  "The given role assignment condition is invalid.". Delegation conditions are evaluated on role assignment writes
+  and deletes (../conditions.py); storage ones never apply here (no data plane).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from aiohttp import web
 
+from .. import conditions
 from .. import resources as arm_json
-from ..rbac import normalize_scope, role_guid, scope_covers
+from ..rbac import ancestors, normalize_scope, role_grants, role_guid
 from . import common
 from .app import Ctx, respond
 from .errors import ArmError
@@ -62,6 +79,7 @@ async def list_definitions(ctx: Ctx) -> web.Response:
         ctx.require(RD_READ, scope)
     definitions = list(ctx.world.role_definitions.values())
     text = ctx.request.query.get("$filter")
+    at_and_below = False
     if text:
         by_name, by_type = _ROLE_NAME.fullmatch(text), _ROLE_TYPE.fullmatch(text)
         if by_name:
@@ -69,16 +87,20 @@ async def list_definitions(ctx: Ctx) -> web.Response:
                            if d["properties"]["roleName"].lower() == by_name["name"].lower()]
         elif by_type:
             definitions = [d for d in definitions if d["properties"]["type"].lower() == by_type["type"].lower()]
-        elif text.strip().lower() != "atscopeandbelow()":
+        elif text.strip().lower() == "atscopeandbelow()":
+            at_and_below = True
+        else:
             raise ArmError(400, "InvalidFilterParameter", f"The filter '{text}' is not supported.")
-    definitions = [d for d in definitions if _assignable_here(d, scope)]
+    definitions = [d for d in definitions if _assignable(ctx, d, scope, or_below=at_and_below)]
     definitions.sort(key=lambda d: d["properties"]["roleName"].lower())
     return respond(200, ctx.page([_render_definition(d, scope) for d in definitions]))
 
 
-def _assignable_here(definition: dict, scope: str) -> bool:
+def _assignable(ctx: Ctx, definition: dict, scope: str, *, or_below: bool = False) -> bool:
+    """Whether one of the role's assignableScopes is at or above ``scope`` (or, ``or_below``, under it)."""
+    here = scope or "/"
     scopes = definition["properties"].get("assignableScopes") or ["/"]
-    return any(scope_covers(s, scope or "/") or scope_covers(scope or "/", s) for s in scopes)
+    return any(ctx.rbac.covers(s, here) or (or_below and ctx.rbac.covers(here, s)) for s in scopes)
 
 
 async def get_definition(ctx: Ctx) -> web.Response:
@@ -123,13 +145,15 @@ async def list_assignments(ctx: Ctx) -> web.Response:
     ctx.require(RA_READ, scope or "/")
     at_scope, principal_id = _parse_filter(ctx.request.query.get("$filter"))
     here = normalize_scope(scope)
+    inherited = set(ancestors(ctx.world, here))
     found = []
     for assignment in ctx.world.role_assignments.values():
         props = assignment["properties"]
         if principal_id is not None and props["principalId"].lower() != principal_id.lower():
             continue
-        above = scope_covers(props["scope"], here)
-        below = scope_covers(here, props["scope"])
+        # Management groups included: their assignments are listed as inherited, as Azure lists them.
+        above = normalize_scope(props["scope"]) in inherited
+        below = not above and here in ancestors(ctx.world, props["scope"])
         if above or (below and not at_scope):
             found.append(assignment)
     found.sort(key=lambda a: (len(a["properties"]["scope"]), a["id"].lower()))
@@ -150,7 +174,9 @@ async def assignment(ctx: Ctx) -> web.Response:
             raise ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")
         return respond(200, existing)
     if ctx.method == "DELETE":
-        ctx.require(RA_DELETE, scope or "/")
+        # Delegation conditions see the assignment being deleted (conditions-authorization-actions-attributes.md).
+        seen = conditions.role_assignment_attributes("resource", existing["properties"]) if existing else None
+        ctx.require(RA_DELETE, scope or "/", seen)
         if existing is None:
             return respond(204)
         ctx.world.remove_role_assignment(existing["id"])
@@ -158,8 +184,10 @@ async def assignment(ctx: Ctx) -> web.Response:
         ctx.rbac.invalidate()
         return respond(200, existing)
     body = await ctx.json()
-    ctx.require(RA_WRITE, scope or "/")
-    return _create_assignment(ctx, scope, name, existing, body.get("properties") or {})
+    props = body.get("properties") or {}
+    # Delegation conditions see the role, principal and principal type of the request.
+    ctx.require(RA_WRITE, scope or "/", conditions.role_assignment_attributes("request", props))
+    return _create_assignment(ctx, scope, name, existing, props)
 
 
 def _create_assignment(ctx: Ctx, scope: str, name: str, existing: dict | None, props: dict) -> web.Response:
@@ -182,13 +210,25 @@ def _create_assignment(ctx: Ctx, scope: str, name: str, existing: dict | None, p
                        f"The principal type '{principal_type}' is not valid. It must be one of "
                        f"'{', '.join(PRINCIPAL_TYPES)}'.")
     here = normalize_scope(scope)
-    if existing is not None:
-        old = existing["properties"]
+    # Names are unique in the tenant: a name in use at another scope names that assignment, whose scope is fixed.
+    same_name = existing or next((a for a in ctx.world.role_assignments.values()
+                                  if a["name"].lower() == name.lower()), None)
+    if same_name is not None:
+        old = same_name["properties"]
         if (old["principalId"].lower() != principal_id.lower() or role_guid(old["roleDefinitionId"]) != guid
                 or normalize_scope(old["scope"]) != here):
             raise ArmError(400, "RoleAssignmentUpdateNotPermitted",
                            "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
-        return _update_assignment(ctx, existing, props)
+    if not _assignable(ctx, definition, scope):
+        raise ArmError(400, "RoleAssignmentScopeNotAssignableToRoleDefinition",
+                       f"The role '{definition['properties']['roleName']}' with id '{guid}' is not available for "
+                       f"assignment at the requested scope '{scope or '/'}'. Its assignable scopes are "
+                       f"{', '.join(definition['properties'].get('assignableScopes') or ['/'])}.")
+    condition = _check_condition(definition, props)
+    principal = ctx.world.principal(principal_id)
+    _check_principal_type(principal, principal_id, principal_type)
+    if existing is not None:
+        return _update_assignment(ctx, existing, props, condition)
     for other in ctx.world.role_assignments.values():
         props_other = other["properties"]
         if (props_other["principalId"].lower() == principal_id.lower()
@@ -197,7 +237,6 @@ def _create_assignment(ctx: Ctx, scope: str, name: str, existing: dict | None, p
             raise ArmError(409, "RoleAssignmentExists",
                            f"The role assignment already exists. The ID of the existing role assignment is "
                            f"{_dashless(other['name'])}.")
-    principal = ctx.world.principal(principal_id)
     if principal_type is None:
         young = principal is not None and ctx.world.now() - principal.created_at < ctx.world.knobs.replication_delay
         if principal is None or young:
@@ -208,30 +247,60 @@ def _create_assignment(ctx: Ctx, scope: str, name: str, existing: dict | None, p
                            "replication delay. In this case, set the role assignment principalType property to a "
                            "value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype")
         principal_type = "ServicePrincipal"
-    elif principal is not None and principal_type != "ServicePrincipal":
-        raise ArmError(400, "UnmatchedPrincipalType",
-                       f"The PrincipalType in the request '{principal_type}' does not match the type of the principal "
-                       f"'{principal_id}' in the directory, 'ServicePrincipal'.")
     assert ctx.caller is not None
     created = arm_json.role_assignment(scope or "/", name, guid, principal_id, ctx.world.now(),
                                        principal_type=principal_type, description=props.get("description"))
     created["properties"]["createdBy"] = ctx.caller.object_id
     created["properties"]["updatedBy"] = ctx.caller.object_id
     created["properties"]["createdOn"] = created["properties"]["updatedOn"] = common.iso_z(ctx.world.now())
-    if props.get("condition"):
-        created["properties"]["condition"] = props["condition"]
-        created["properties"]["conditionVersion"] = props.get("conditionVersion") or "2.0"
+    if condition:
+        created["properties"]["condition"] = condition
+        created["properties"]["conditionVersion"] = "2.0"
     ctx.world.add_role_assignment(created)
     ctx.world.commit()
     ctx.rbac.invalidate()
     return respond(201, created)
 
 
-def _update_assignment(ctx: Ctx, existing: dict, props: dict) -> web.Response:
-    """Same name, principal, role and scope: description and condition may change (200 with the new body)."""
+def _check_principal_type(principal: Any, principal_id: str, principal_type: str | None) -> None:
+    """Every principal of the emulated directory is a service principal (applications and managed identities)."""
+    if principal is not None and principal_type is not None and principal_type != "ServicePrincipal":
+        raise ArmError(400, "UnmatchedPrincipalType",
+                       f"The PrincipalId '{_dashless(principal_id)}' has type 'ServicePrincipal' , which is different "
+                       f"from specified PrinciaplType '{principal_type}'.")
+
+
+_CONDITION_DATA_ACTIONS = ("microsoft.storage/storageaccounts/blobservices/",
+                           "microsoft.storage/storageaccounts/queueservices/")
+
+
+def _check_condition(definition: dict, props: dict) -> str | None:
+    """The condition to store, or None; 400 for a version other than 2.0, a role that cannot carry one, or text
+    that is not a condition expression (conditions-format.md)."""
+    condition = props.get("condition") or None
+    if condition is None:
+        return None
+    version = props.get("conditionVersion") or "2.0"
+    data_actions = [a.lower() for p in definition["properties"].get("permissions", [])
+                    for a in p.get("dataActions", [])]
+    storage = any(a.startswith(_CONDITION_DATA_ACTIONS) or a in ("*", "microsoft.storage/*") for a in data_actions)
+    delegation = role_grants(definition, RA_WRITE)
+    try:
+        conditions.parse(condition)
+    except conditions.ConditionError:
+        version = ""
+    if version != "2.0" or not (storage or delegation):
+        raise ArmError(400, "InvalidRoleAssignmentCondition", "The given role assignment condition is invalid.")
+    return condition
+
+
+def _update_assignment(ctx: Ctx, existing: dict, props: dict, condition: str | None) -> web.Response:
+    """Same name, principal, role and scope: principalType, description and condition may change (200 with the
+    new body)."""
     current = existing["properties"]
-    wanted = {"description": props.get("description"), "condition": props.get("condition") or None}
-    wanted["conditionVersion"] = (props.get("conditionVersion") or "2.0") if wanted["condition"] else None
+    wanted = {"description": props.get("description"), "condition": condition,
+              "conditionVersion": "2.0" if condition else None,
+              "principalType": props.get("principalType") or current.get("principalType")}
     if all(current.get(key) == value for key, value in wanted.items()):
         return respond(200, existing)
     assert ctx.caller is not None

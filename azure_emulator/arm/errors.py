@@ -66,10 +66,13 @@ def resource_not_found(type_name: str, name: str, resource_group: str) -> ArmErr
                     "For more details please go to https://aka.ms/ARMResourceNotFoundFix")
 
 
-def authorization_failed(client_id: str, object_id: str, action: str, scope: str) -> ArmError:
-    # troubleshooting.md template plus the sentence real responses carry (examples/arm-error-AuthorizationFailed).
+def authorization_failed(client_id: str, object_id: str, action: str, scope: str, *, abac: bool = False) -> ArmError:
+    # troubleshooting.md template plus the sentence real responses carry (examples/arm-error-AuthorizationFailed);
+    # when only a role assignment condition stood in the way, the text says so (troubleshooting.md, ABAC variant).
+    denial = "does not have authorization or an ABAC condition not fulfilled" if abac else \
+        "does not have authorization"
     return ArmError(403, "AuthorizationFailed",
-                    f"The client '{client_id}' with object id '{object_id}' does not have authorization to perform "
+                    f"The client '{client_id}' with object id '{object_id}' {denial} to perform "
                     f"action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, "
                     "please refresh your credentials.")
 

@@ -1,10 +1,12 @@
 """``GET /metadata/endpoints``: the emulator described as a cloud, so SDKs and azure-cli/azure.azcollection can use
 it as a custom cloud.
 
-Field names: azure-cli ``cloud.py`` (``_arm_to_cli_mapper``) and azure-sdk-for-java ``MetadataEndpoint``; 2019-05-01
-and later answer a list of clouds, older versions one object with the ``galleryEndpoint``/``graphEndpoint``/
-``portalEndpoint`` layout Azure Stack documents. No real 2022-09-01 body was captured (REFERENCE.md "Gaps"), so the
-layout is best effort and says so in the report.
+Field names: azure-cli ``cloud.py`` (``_arm_to_cli_mapper``) and azure-sdk-for-java ``MetadataEndpoint``. Shapes by
+api-version [code]: 2022-09-01 and later answer this cloud as one object (azure-cli ``az cloud register``
+``_populate_from_metadata_endpoint`` and go-azure-sdk ``getMetaDataFrom2022API`` both read an object from
+``{endpoint}/metadata/endpoints?api-version=2022-09-01``); 2019-05-01 up to then answer a list of clouds (azure-cli
+``_convert_arm_to_cli`` reads ``ARM_CLOUD_METADATA_URL``, documented with 2019-05-01, as a list); older versions one
+object with the ``galleryEndpoint``/``graphEndpoint``/``portalEndpoint`` layout Azure Stack documents.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def _cloud(ctx: Ctx) -> dict:
         "vmImageAliasDoc": "",
         "activeDirectoryDataLake": "https://datalake.azure.net/",
         "sqlManagement": "https://management.core.windows.net:8443/",
-        "microsoftGraphResourceId": "https://graph.microsoft.com/",
+        # azure-cli uses this both as Graph's base URL and as its token resource, so it names the emulator's Graph.
+        "microsoftGraphResourceId": ctx.emulator.graph_endpoint.rstrip("/") + "/",
         "appInsightsResourceId": "https://api.applicationinsights.io",
         "appInsightsTelemetryChannelResourceId": "https://dc.applicationinsights.azure.com/v2/track",
         "attestationResourceId": "https://attest.azure.net",
@@ -64,6 +67,8 @@ def _cloud(ctx: Ctx) -> dict:
 
 async def endpoints(ctx: Ctx) -> web.Response:
     cloud = _cloud(ctx)
+    if ctx.api_version >= "2022-09-01":
+        return respond(200, cloud)
     if ctx.api_version >= "2019-05-01":
         return respond(200, [cloud])
     return respond(200, {

@@ -1,10 +1,20 @@
-"""api-version values the emulated resource types accept.
+"""api-version values the emulated resource types accept: the one table, by resource type.
 
-Lists come from the stable/preview folders of Azure/azure-rest-api-specs for each provider plus the versions the
-pinned Microsoft SDKs send (azure-mgmt-compute 39 sends 2026-04-01, azure-mgmt-msi 7.1 sends 2024-11-30,
-azure-mgmt-authorization 4.0 sends 2022-04-01, azure-mgmt-resource 26 sends 2025-04-01, azure-mgmt-network 33.1 sends
-2026-03-01). They are the emulator's own table: the collection keeps its own, so a mistake in one cannot hide the
-other.
+Source: the ``stable/`` and ``preview/`` version folders of Azure/azure-rest-api-specs, per provider:
+- Microsoft.ManagedIdentity: ``specification/msi/resource-manager/Microsoft.ManagedIdentity/ManagedIdentity/
+  {stable,preview}/<version>/ManagedIdentity.json`` (stable up to 2026-05-31; azure-cli 2.91 sends
+  2025-05-31-preview for ``az identity``);
+- Microsoft.Authorization: ``specification/authorization/resource-manager/Microsoft.Authorization/{stable,preview}/
+  <version>/authorization-Role{Assignments,Definitions}Calls.json`` (stable 2015-07-01, 2020-10-01, 2022-03-01,
+  2022-04-01);
+- Microsoft.Compute: ``specification/compute/resource-manager/Microsoft.Compute/ComputeRP/{stable,preview}``;
+- Microsoft.Resources: ``specification/resources/resource-manager/Microsoft.Resources/{stable,preview}``;
+- Microsoft.Network: ``specification/network/resource-manager/Microsoft.Network/{stable,preview}``;
+plus the versions the pinned Microsoft SDKs send (azure-mgmt-compute 39 sends 2026-04-01, azure-mgmt-msi 7.1 sends
+2024-11-30, azure-mgmt-authorization 4.0 sends 2022-04-01, azure-mgmt-resource 26 sends 2025-04-01,
+azure-mgmt-network 33.1 sends 2026-03-01), which
+tests/emulator/test_arm_versions.py checks against the installed SDKs. The collection keeps its own versions, so a
+mistake in one cannot hide the other.
 """
 
 from __future__ import annotations
@@ -31,14 +41,14 @@ COMPUTE = (
 )
 MANAGED_IDENTITY = (
     "2015-08-31-preview", "2018-11-30", "2021-09-30-preview", "2022-01-31-preview", "2023-01-31",
-    "2023-07-31-preview", "2024-11-30", "2025-01-31-preview",
+    "2023-07-31-preview", "2024-11-30", "2025-01-31-preview", "2025-05-31-preview", "2026-04-30", "2026-05-31",
 )
 AUTHORIZATION = (
     "2014-04-01-preview", "2014-07-01-preview", "2014-10-01-preview", "2015-06-01", "2015-07-01",
     "2016-07-01", "2017-05-01", "2017-10-01-preview", "2018-01-01-preview", "2018-07-01", "2018-07-01-preview",
     "2018-09-01-preview", "2018-12-01-preview", "2019-04-01-preview", "2020-03-01-preview", "2020-04-01-preview",
-    "2020-08-01-preview", "2020-10-01-preview", "2021-03-01-preview", "2021-04-01-preview", "2022-01-01-preview",
-    "2022-04-01", "2022-05-01-preview", "2022-08-01-preview",
+    "2020-08-01-preview", "2020-10-01", "2020-10-01-preview", "2021-03-01-preview", "2021-04-01-preview",
+    "2022-01-01-preview", "2022-03-01", "2022-04-01", "2022-05-01-preview", "2022-08-01-preview",
 )
 NETWORK = (
     "2015-06-15", "2016-03-30", "2016-06-01", "2016-09-01", "2016-12-01", "2017-03-01", "2017-06-01", "2017-08-01",

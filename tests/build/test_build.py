@@ -44,6 +44,7 @@ DECOYS = [
     "tests/emulator/test_decoy.py",
     "tests/integration/test_decoy.py",
     "tests/build/test_decoy.py",
+    "tests/azure_cli/test_decoy.py",
     "dist/managed_identity-azure-0.0.1.tar.gz",
     "managed_identity-azure-0.0.1.tar.gz",
     ".ansible/collections/x",
@@ -167,7 +168,7 @@ def plugin_files(root: Path) -> list:
 def test_excluded_paths_are_not_in_the_artifact(members):
     excluded = re.compile(
         r"^(azure_emulator|bench|\.ci|tools|dist|\.venv|\.ansible|\.tmp|\.ruff_cache|\.pytest_cache"
-        r"|tests/(output|emulator|integration|build))(/|$)|(^|/)(__pycache__|\.pytest_cache)(/|$)"
+        r"|tests/(output|emulator|integration|build|azure_cli))(/|$)|(^|/)(__pycache__|\.pytest_cache)(/|$)"
         r"|\.pyc$|\.tar\.gz$|^(Makefile|requirements-dev\.txt|pyproject\.toml)$"
         r"|^changelogs/\.plugin-cache\.yaml$"
     )

@@ -516,11 +516,25 @@ def test_permissions_of_the_caller(arm: Arm, emulator: Any) -> None:
 
 def test_metadata_endpoints_describe_the_emulator_as_a_cloud(emulator: Any) -> None:
     anonymous = Arm(emulator, None)
-    clouds = anonymous.call("GET", "/metadata/endpoints", "2022-09-01").json()
-    assert isinstance(clouds, list) and len(clouds) == 1
-    cloud = clouds[0]
+    cloud = anonymous.call("GET", "/metadata/endpoints", "2022-09-01").json()
+    assert isinstance(cloud, dict) and cloud["name"] == "AzureEmulator"
+    clouds = anonymous.call("GET", "/metadata/endpoints", "2019-05-01").json()
+    assert isinstance(clouds, list) and clouds == [cloud]
     assert cloud["resourceManager"] == emulator.arm_endpoint
     assert cloud["authentication"]["loginEndpoint"] == emulator.authority_host
     assert "https://management.core.windows.net/" in cloud["authentication"]["audiences"]
     legacy = anonymous.call("GET", "/metadata/endpoints", "2015-01-01").json()
     assert legacy["authentication"]["loginEndpoint"] == emulator.authority_host
+
+
+def test_repeated_slashes_route_like_single_ones(emulator: Any, arm: Arm) -> None:
+    """An endpoint with a trailing slash joined to an absolute path ("https://host//metadata/endpoints"), as
+    azure-cli does with a custom cloud and Microsoft's own REST examples do against management.azure.com."""
+    anonymous = Arm(emulator, None)
+    cloud = anonymous.call("GET", "//metadata/endpoints", "2022-09-01")
+    assert cloud.status_code == 200 and cloud.json()["resourceManager"] == emulator.arm_endpoint
+    group = arm.call("GET", "//subscriptions/" + SUB + "//resourceGroups/DevTest/", V_RG)
+    assert group.status_code == 200 and group.json()["id"] == RG
+    emulator.set_knobs(page_size=1)
+    page = arm.call("GET", f"//subscriptions/{SUB}//providers/Microsoft.Authorization/roleDefinitions", V_AUTH).json()
+    assert len(page["value"]) == 1 and page["nextLink"].startswith(f"{emulator.arm_endpoint}subscriptions/{SUB}/")

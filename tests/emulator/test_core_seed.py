@@ -124,6 +124,10 @@ def _two_vms(**first: object) -> dict:
     (_two_vms(private_ip="10.0.0"), "vms[0].private_ip: '10.0.0' is not an IPv4 address such as 10.0.0.4"),
     (_two_vms(public_ip=5), "vms[0].public_ip: give true (an address is picked) or an IPv4 address"),
     (_two_vms(public_ip="192.0.2.9"), "vms[1].public_ip: public address 192.0.2.9 is used twice"),
+    ({"subscriptions": [{"subscription_id": SUB}], "management_groups": [{"name": "mg", "parent": "nowhere"}]},
+     "management_groups[0].parent: 'nowhere' is not the tenant id or a management group declared above"),
+    ({"subscriptions": [{"subscription_id": SUB}], "service_principals": [{"name": "a", "graph_permissions": "x"}]},
+     "service_principals[0].graph_permissions must be a list of Graph application permission names"),
 ])
 def test_bad_seed_is_refused_with_a_clear_message(tmp_path, seed: dict, message: str) -> None:
     path = tmp_path / "seed.yaml"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import requests
@@ -21,7 +23,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_ready_json_has_every_endpoint(emulator: RunningEmulator) -> None:
     info = emulator.info
-    for key in ("arm_endpoint", "authority_host", "control_endpoint"):
+    for key in ("arm_endpoint", "authority_host", "control_endpoint", "graph_endpoint"):
         assert re.fullmatch(r"https?://127\.0\.0\.1:\d+/", info[key]), key
     assert info["arm_endpoint"].startswith("https://") and info["authority_host"].startswith("https://")
     assert Path(info["ca_bundle"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
@@ -59,6 +61,32 @@ def test_help_documents_every_option() -> None:
                    "--token-lifetime", "--lro-delay", "--retry-after", "--no-throttling", "--no-imds-limits",
                    "--log-level"):
         assert option in result.stdout, option
+
+
+def test_runs_from_any_directory_as_a_command_and_as_a_module(tmp_path: Path) -> None:
+    """make setup installs the azure-emulator command and puts the package on the venv's path."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    seed = tmp_path / "world.yaml"
+    seed.write_text(f"subscriptions: [{{subscription_id: {SUB}}}]\n", encoding="utf-8")
+    for command in ([str(Path(sys.executable).parent / "azure-emulator")], [sys.executable, "-m", "azure_emulator"]):
+        done = subprocess.run([*command, "--help"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "--seed FILE" in done.stdout
+    ready = tmp_path / "ready.json"
+    process = subprocess.Popen([str(Path(sys.executable).parent / "azure-emulator"), "--seed", "world.yaml",
+                                "--ready-file", "ready.json"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    try:
+        for _ in range(600):
+            if ready.exists() or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert ready.exists(), process.stderr.read().decode() if process.poll() is not None else "not ready"
+        assert json.loads(ready.read_text())["subscriptions"][0]["subscription_id"] == SUB
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def test_non_loopback_host_is_refused() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from azure_emulator import resources as arm_json
 from azure_emulator.knobs import Knobs
-from azure_emulator.rbac import Rbac, action_matches, load_builtin_roles, role_grants, scope_covers
+from azure_emulator.rbac import Rbac, action_matches, ancestors, load_builtin_roles, role_grants
 from azure_emulator.world import World
 
 SUB = "/subscriptions/98f51385-2edc-4b79-bed9-7718de4cb861"
@@ -102,12 +102,29 @@ def test_builtin_role_grants(role: str, action: str, expected: bool) -> None:
     assert role_grants(builtin(role), action) is expected
 
 
-def test_scope_inheritance_goes_down_not_up_or_sideways() -> None:
-    assert scope_covers("/", VM)
-    assert scope_covers(SUB, VM)
-    assert scope_covers(RG.upper(), VM)
-    assert not scope_covers(VM, RG)
-    assert not scope_covers(RG, SUB + "/resourceGroups/DevTest2")
+def test_scope_inheritance_goes_down_not_up_or_sideways(world: World) -> None:
+    rbac = Rbac(world)
+    assert rbac.covers("/", VM)
+    assert rbac.covers(SUB, VM)
+    assert rbac.covers(RG.upper(), VM)
+    assert not rbac.covers(VM, RG)
+    assert not rbac.covers(RG, SUB + "/resourceGroups/DevTest2")
+
+
+def test_management_groups_sit_between_the_root_and_the_subscription(world: World) -> None:
+    world.add_management_group("platform", "Platform", world.tenant_id)
+    world.add_management_group("prod", "Production", "platform")
+    world.subscription_parents[SUB.rsplit("/", 1)[1]] = "prod"
+    mg = "/providers/Microsoft.Management/managementGroups/"
+    assert ancestors(world, RG) == [RG.lower(), SUB.lower(), f"{mg}prod".lower(), f"{mg}platform".lower(),
+                                    f"{mg}{world.tenant_id}".lower(), "/"]
+    rbac = Rbac(world)
+    assert rbac.covers(mg + world.tenant_id, VM) and rbac.covers(mg + "Platform", mg + "prod")
+    assert not rbac.covers(mg + "prod", mg + "platform")
+    assign(world, mg + "platform", READER)
+    assert rbac.allowed("p1", "Microsoft.Compute/virtualMachines/read", VM)
+    assert not rbac.allowed("p1", "Microsoft.Compute/virtualMachines/read", "/subscriptions/" + "0" * 8 + "-0000-0000"
+                            "-0000-000000000000")
 
 
 def test_assignment_at_resource_group_authorizes_below_only(world: World) -> None:
