@@ -25,6 +25,9 @@ AUTHORIZATION_CURRENT = {"2015-07-01", "2020-10-01", "2022-03-01", "2022-04-01",
                          "2022-08-01-preview"}
 COMPUTE_CURRENT = {"2024-11-01", "2025-04-01", "2025-11-01", "2026-04-01"}
 RESOURCES_CURRENT = {"2021-04-01", "2024-11-01", "2025-04-01"}
+# The newest stable Microsoft.Network folders the emulator serves NICs and public IPs for, and what
+# azure-mgmt-network 33.1 sends (2026-03-01).
+NETWORK_CURRENT = {"2024-05-01", "2024-07-01", "2024-10-01", "2025-05-01", "2026-03-01"}
 CURRENT = {
     "subscriptions": {"2022-12-01", "2024-11-01", "2025-04-01"},
     "resourceGroups": RESOURCES_CURRENT,
@@ -36,6 +39,8 @@ CURRENT = {
     "roleDefinitions": AUTHORIZATION_CURRENT,
     "roleAssignments": AUTHORIZATION_CURRENT,
     "permissions": AUTHORIZATION_CURRENT,
+    "networkInterfaces": NETWORK_CURRENT,
+    "publicIPAddresses": NETWORK_CURRENT,
     "metadata": {"2022-09-01"},
 }
 
