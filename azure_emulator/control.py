@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import errors
+from . import errors, graph
 from .faults import Fault, FaultError, Faults
 from .knobs import KnobError, Knobs
 from .throttle import Decision
@@ -81,8 +81,12 @@ def _arm_scope(path: str) -> str:
     return "tenant"
 
 
-def _fault_response(service: str, fault: Fault) -> web.Response:
+def _fault_response(request: web.Request, service: str, fault: Fault) -> web.Response:
     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+    if service == "graph":
+        code = fault.code or ("TooManyRequests" if fault.status == 429 else "ServiceNotAvailable")
+        message = fault.message or "Injected fault."
+        return graph.error_response(request, graph.GraphError(fault.status, code, message, headers))
     if service == "arm":
         return errors.arm_error(fault.status, fault.code, fault.message, headers)
     if service == "entra":
@@ -120,7 +124,7 @@ def middleware(emulator: Emulator, service: str):
                     elif fault.kind == "reply_lost":
                         reply_lost = True
                     else:
-                        response = _fault_response(service, fault)
+                        response = _fault_response(request, service, fault)
                         status = response.status
                         return response
             if not is_arm:

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-SERVICES = ("arm", "entra", "imds", "vm_extension", "app_service", "app_service_2017", "arc", "service_fabric",
+SERVICES = ("arm", "entra", "graph", "imds", "vm_extension", "app_service", "app_service_2017", "arc", "service_fabric",
             "azure_ml", "cloud_shell")
 KINDS = ("status", "drop", "latency", "reply_lost")
 # Kinds that decide the request's fate (at most one fires per request); latency faults add up on top.

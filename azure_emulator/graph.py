@@ -254,7 +254,8 @@ _SP_LIST = re.compile(r"/v1\.0/servicePrincipals", re.IGNORECASE)
 _GET_BY_IDS = re.compile(r"/v1\.0/directoryObjects/(?:microsoft\.graph\.)?getByIds", re.IGNORECASE)
 
 
-def _error(request: web.Request, err: GraphError) -> web.Response:
+def error_response(request: web.Request, err: GraphError) -> web.Response:
+    """Graph's error envelope: ``{"error": {"code", "message", "innerError": {date, request-id, ...}}}``."""
     request_id = str(uuid.uuid4())
     client_request_id = request.headers.get("client-request-id", request_id)
     body = {"error": {"code": err.code, "message": err.message,
@@ -299,7 +300,7 @@ def make_graph_app(emulator: Emulator) -> web.Application:
                 raise GraphError(400, "BadRequest", f"Resource not found for the segment "
                                                     f"'{path.rsplit('/', 1)[-1] or path}'.")
         except GraphError as err:
-            return _error(request, err)
+            return error_response(request, err)
         return web.json_response(body, headers={"request-id": str(uuid.uuid4()),
                                                 "OData-Version": "4.0"})
 

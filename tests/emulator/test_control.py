@@ -73,6 +73,17 @@ def test_entra_and_imds_faults_use_their_own_body_shapes(emulator: RunningEmulat
     assert response.json() == {"error": "too_many_requests", "error_description": "slow down"}
 
 
+def test_graph_faults_use_graphs_error_body(emulator: RunningEmulator) -> None:
+    emulator.add_fault(service="graph", status=503, count=1)
+    response = requests.get(emulator.info["graph_endpoint"].rstrip("/") + "/v1.0/servicePrincipals",
+                            headers={"Authorization": "Bearer x", "client-request-id": "c-1"},
+                            verify=emulator.ca_bundle, timeout=10)
+    error = response.json()["error"]
+    assert response.status_code == 503
+    assert error["code"] == "ServiceNotAvailable" and error["innerError"]["client-request-id"] == "c-1"
+    assert emulator.counters("graph")["by_status"] == {"503": 1}
+
+
 def test_drop_fault_closes_the_connection(emulator: RunningEmulator) -> None:
     emulator.add_fault(service="arm", kind="drop", count=1)
     with pytest.raises(requests.exceptions.ConnectionError):
