@@ -255,12 +255,12 @@ def test_cold_cache_many_processes_one_token_request(tmp_path):
     counter, start, results = tmp_path / "requests", ctx.Event(), ctx.Queue()
     procs = [
         ctx.Process(target=_cold_reader, args=(str(tmp_path / "cache"), str(counter), start, results))
-        for _ in range(12)
+        for _worker in range(12)
     ]
     for proc in procs:
         proc.start()
     start.set()
-    tokens = [results.get(timeout=60) for _ in procs]
+    tokens = [results.get(timeout=60) for _proc in procs]
     for proc in procs:
         proc.join(timeout=60)
 
@@ -275,7 +275,7 @@ def test_concurrent_writers_never_corrupt_an_entry(tmp_path):
     procs = [ctx.Process(target=_writer, args=(str(path), 25, worker, results)) for worker in range(8)]
     for proc in procs:
         proc.start()
-    finals = [results.get(timeout=60) for _ in procs]
+    finals = [results.get(timeout=60) for _proc in procs]
     for proc in procs:
         proc.join(timeout=60)
 
