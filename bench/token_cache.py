@@ -23,6 +23,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration")]
 
 from support.ansible import run_playbook  # noqa: E402
 from support.emulator import RunningEmulator  # noqa: E402
+from test_token_cache import read_group_play  # noqa: E402
 
 SUB = "5c0ffee0-0000-4000-8000-0000000000b1"
 RG = "rg-bench"
@@ -31,28 +32,6 @@ SEED = {
     "service_principals": [{"name": "operator"}],
     "role_assignments": [{"principal": "operator", "role": "Reader", "scope": "/subscriptions/" + SUB}],
 }
-
-
-def play(emu: RunningEmulator, tasks: int) -> list:
-    return [
-        {
-            "name": "control-plane tasks",
-            "hosts": "localhost",
-            "gather_facts": False,
-            "tasks": [
-                {
-                    "name": "Read the resource group",
-                    "managed_identity.azure.resource_group_info": {
-                        "name": RG,
-                        "subscription_id": SUB,
-                        "arm_endpoint": emu.arm_endpoint,
-                        "ca_path": emu.ca_bundle,
-                    },
-                    "loop": list(range(tasks)),
-                }
-            ],
-        }
-    ]
 
 
 def main() -> int:
@@ -76,7 +55,9 @@ def main() -> int:
             }
             emu.reset_counters()
             started = time.monotonic()
-            result = run_playbook(play(emu, args.tasks), env=env, run_dir=Path(workdir) / label.replace(" ", "_"))
+            result = run_playbook(
+                read_group_play(emu, SUB, RG, args.tasks), env=env, run_dir=Path(workdir) / label.replace(" ", "_")
+            )
             elapsed = time.monotonic() - started
             if result.rc != 0:
                 print(result.output[-4000:])

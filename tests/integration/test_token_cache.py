@@ -16,6 +16,7 @@ from site_world import SITE, site_inventory, vms
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 SUB = "5c0ffee0-0000-4000-8000-000000000050"
+DEFAULT_SEED_SUB = "98f51385-2edc-4b79-bed9-7718de4cb861"  # azure_emulator/seeds/default.yaml
 RG = "rg-fleet50"
 TOKEN_ROUTE = "POST /{tenant}/oauth2/v2.0/token"
 # Well below the module runs site.yml makes for 50 VMs (several per VM), well above what a cached run needs.
@@ -37,26 +38,8 @@ def fleet_seed(count: int) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def fleet():
-    from support.emulator import RunningEmulator
-
-    emu = RunningEmulator.start(
-        seed=fleet_seed(50),
-        extra_args=("--entra-loop-threshold", str(LOOP_THRESHOLD), "--entra-loop-window", "600", "--lro-delay", "0.1"),
-    )
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def emu(fleet):
-    fleet.reset()
-    return fleet
-
-
 def operator_token_requests(emu) -> dict:
-    """Status -> count of the operator's token requests (the only client-credential client in this world)."""
+    """Status -> count of the operator's token requests (the only client that asks Entra ID for tokens here)."""
     counts = {"200": 0, "429": 0}
     snapshot = emu.counters("entra")
     assert set(snapshot["by_route"]) <= {TOKEN_ROUTE}, snapshot["by_route"]
@@ -64,7 +47,13 @@ def operator_token_requests(emu) -> dict:
     return counts
 
 
-def test_site_on_50_vms_needs_a_handful_of_tokens_and_is_throttled_without_the_cache(emu, run_playbook, tmp_path):
+def test_site_on_50_vms_needs_a_handful_of_tokens_and_is_throttled_without_the_cache(
+    start_emulator, run_playbook, tmp_path
+):
+    emu = start_emulator(
+        seed=fleet_seed(50),
+        extra_args=("--entra-loop-threshold", str(LOOP_THRESHOLD), "--entra-loop-window", "600", "--lro-delay", "0.1"),
+    )
     inventory = site_inventory(emu)
     env = {**emu.operator_env(), "ANSIBLE_FORKS": "10", "ANSIBLE_AZURE_TOKEN_CACHE_DIR": str(tmp_path / "cache")}
 
@@ -90,25 +79,27 @@ def test_site_on_50_vms_needs_a_handful_of_tokens_and_is_throttled_without_the_c
     assert "keep the token cache on" in json.dumps(failed[0].result)
 
 
-def read_group_play(emu) -> list:
+def read_group_play(emu, subscription_id: str, group: str, times: int = 1) -> list:
+    """A play of ``times`` resource_group_info runs (a loop: one module process per item) as the operator."""
+    task = {
+        "name": "Read the resource group",
+        "managed_identity.azure.resource_group_info": {
+            "name": group,
+            "subscription_id": subscription_id,
+            "arm_endpoint": emu.arm_endpoint,
+            "ca_path": emu.ca_bundle,
+        },
+    }
+    if times > 1:
+        task["loop"] = list(range(times))
     return [
-        {
-            "name": "read the fleet's resource group as the operator",
-            "hosts": "localhost",
-            "gather_facts": False,
-            "tasks": [
-                {
-                    "name": "Read the resource group",
-                    "managed_identity.azure.resource_group_info": {
-                        "name": RG,
-                        "subscription_id": SUB,
-                        "arm_endpoint": emu.arm_endpoint,
-                        "ca_path": emu.ca_bundle,
-                    },
-                }
-            ],
-        }
+        {"name": "read a resource group as the operator", "hosts": "localhost", "gather_facts": False, "tasks": [task]}
     ]
+
+
+def devtest_play(emu) -> list:
+    """The default seed's resource group, which the operator (Owner of the subscription) can read."""
+    return read_group_play(emu, DEFAULT_SEED_SUB, "DevTest")
 
 
 def replace_cached_token(cache, token: str) -> dict:
@@ -126,10 +117,11 @@ def cached_token(cache) -> str:
     return json.loads(entry.read_text())["access_token"]
 
 
-def test_a_revoked_or_expired_cached_token_is_fetched_again_once(emu, run_playbook, tmp_path):
+def test_a_revoked_or_expired_cached_token_is_fetched_again_once(emulator, run_playbook, tmp_path):
+    emu = emulator
     cache = tmp_path / "cache"
     env = {**emu.operator_env(), "ANSIBLE_AZURE_TOKEN_CACHE_DIR": str(cache)}
-    play = read_group_play(emu)
+    play = devtest_play(emu)
 
     run_playbook(play, env=env).assert_ok()
     run_playbook(play, env=env).assert_ok()
@@ -166,12 +158,13 @@ def test_a_revoked_or_expired_cached_token_is_fetched_again_once(emu, run_playbo
     assert operator_token_requests(emu)["200"] == 0
 
 
-def test_nothing_secret_next_to_the_cache_or_in_verbose_output(emu, run_playbook, tmp_path):
+def test_nothing_secret_next_to_the_cache_or_in_verbose_output(emulator, run_playbook, tmp_path):
+    emu = emulator
     cache = tmp_path / "cache"
     env = {**emu.operator_env(), "ANSIBLE_AZURE_TOKEN_CACHE_DIR": str(cache)}
     secret = emu.operator["client_secret"]
 
-    result = run_playbook(read_group_play(emu), env=env, verbosity=4).assert_ok()
+    result = run_playbook(devtest_play(emu), env=env, verbosity=4).assert_ok()
 
     token = cached_token(cache)
     assert oct(cache.stat().st_mode & 0o777) == "0o700"
@@ -186,13 +179,14 @@ def test_nothing_secret_next_to_the_cache_or_in_verbose_output(emu, run_playbook
     assert secret not in result.output and token not in result.output
 
 
-def test_widened_cache_permissions_fail_the_module_with_the_fix(emu, run_playbook, tmp_path):
+def test_widened_cache_permissions_fail_the_module_with_the_fix(emulator, run_playbook, tmp_path):
+    emu = emulator
     cache = tmp_path / "cache"
     cache.mkdir()
     cache.chmod(0o755)
     env = {**emu.operator_env(), "ANSIBLE_AZURE_TOKEN_CACHE_DIR": str(cache)}
 
-    result = run_playbook(read_group_play(emu), env=env)
+    result = run_playbook(devtest_play(emu), env=env)
 
     assert result.rc != 0
     msg = result.task("Read the resource group").result["msg"]
