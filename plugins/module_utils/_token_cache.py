@@ -221,6 +221,22 @@ class TokenCache:
                 return None
             self._sleep(0.05)
 
+    def _io(self, operation: Callable[..., Any], *args: Any) -> Any:
+        """``operation(*args)`` with file system errors (not the token request's) as a ConfigurationError."""
+        try:
+            return operation(*args)
+        except OSError as exc:
+            raise ConfigurationError(
+                "the token cache %s cannot be used (%s: %s); fix it, set token_cache_dir (or %s) to another "
+                "directory, or turn the cache off with token_cache=false"
+                % (
+                    self.path,
+                    exc.filename if isinstance(exc.filename, str) else self.path,
+                    exc.strerror or exc.__class__.__name__,
+                    ENV_DIR,
+                )
+            ) from None
+
     # Public API -------------------------------------------------------------------------------------------
     def get(self, key: CacheKey, fetch: Fetch, rejected: Optional[str] = None) -> CachedToken:
         """A fresh token for ``key``: the cached one, or one from ``fetch`` (which returns (token, expires_on)).
@@ -229,22 +245,21 @@ class TokenCache:
         dropped and fetched again; if another process has already replaced it, that replacement is used.
         """
         self._ensure_dir()
-        now = self._clock()
-        cached = self._read(key)
-        if cached is not None and cached.fresh(now) and cached.token != rejected:
+        cached = self._io(self._read, key)
+        if cached is not None and cached.fresh(self._clock()) and cached.token != rejected:
             return cached
-        fd = self._lock(key)
+        fd = self._io(self._lock, key)
         try:
             if fd is not None:
                 # Whoever held the lock may just have written the token we need.
-                cached = self._read(key)
+                cached = self._io(self._read, key)
                 if cached is not None and cached.fresh(self._clock()) and cached.token != rejected:
                     return cached
             obtained = self._clock()
             token, expires_on = fetch()
             fetched = CachedToken(token, int(expires_on), obtained)
             if fd is not None:
-                self._write(key, fetched)
+                self._io(self._write, key, fetched)
             return fetched
         finally:
             if fd is not None:

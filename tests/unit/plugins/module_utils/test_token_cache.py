@@ -284,3 +284,12 @@ def test_concurrent_writers_never_corrupt_an_entry(tmp_path):
     stored = json.loads(entry.read_text())
     assert stored["access_token"] in set(finals) and stored["key"] == KEY.as_dict()
     assert not list(path.glob(".tmp-*"))  # no temporary file left behind
+
+
+def test_a_file_system_error_is_a_clear_configuration_error(tmp_path):
+    cache = _token_cache.TokenCache(str(tmp_path))
+    (tmp_path / (KEY.file_stem() + ".json")).mkdir(mode=0o700)  # something that is not a token file
+    with pytest.raises(ConfigurationError) as caught:
+        cache.get(KEY, Fetcher())
+    assert str(caught.value).startswith("the token cache %s cannot be used (%s" % (tmp_path, tmp_path))
+    assert "token_cache=false" in str(caught.value)
