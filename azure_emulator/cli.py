@@ -46,6 +46,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is negative; give 0 (off) or more")
+    return number
+
+
 def _port(value: str) -> int:
     number = int(value)
     if not 0 <= number <= 65535:
@@ -102,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="never answer 429 from the ARM token buckets (the x-ms-ratelimit headers stay)")
     knobs.add_argument("--no-imds-limits", action="store_true",
                        help="lift IMDS's 20 requests/s and 5 concurrent requests per VM")
+    knobs.add_argument("--entra-loop-threshold", type=_non_negative_int, default=defaults.entra_loop_threshold,
+                       metavar="N", help="Entra ID loop detection: more than N identical client-credential requests "
+                                         "(same client and resource) within --entra-loop-window get 429 AADSTS50196 "
+                                         "(default: %(default)s, off)")
+    knobs.add_argument("--entra-loop-window", type=_non_negative, default=defaults.entra_loop_window, metavar="S",
+                       help="the loop detection window in seconds (default: %(default)s)")
     parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="log level on stderr (default: %(default)s); secrets and tokens are never logged")
     return parser
@@ -118,7 +131,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
     knobs = Knobs(propagation_delay=args.propagation_delay, replication_delay=args.replication_delay,
                   page_size=args.page_size, token_lifetime=args.token_lifetime, lro_delay=args.lro_delay,
                   retry_after=args.retry_after, throttling=not args.no_throttling,
-                  imds_limits=not args.no_imds_limits)
+                  imds_limits=not args.no_imds_limits, entra_loop_threshold=args.entra_loop_threshold,
+                  entra_loop_window=args.entra_loop_window)
     return Config(seed=args.seed, state=args.state, ready_file=args.ready_file, workdir=args.workdir,
                   host=args.host, arm_port=args.arm_port, authority_port=args.authority_port,
                   control_port=args.control_port, graph_port=args.graph_port, knobs=knobs)

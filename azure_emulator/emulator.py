@@ -39,7 +39,7 @@ from .knobs import Knobs
 from .mint import Minter, new_salt
 from .pki import PKI
 from .seed import build_world, load_seed
-from .throttle import ArmThrottle, ImdsLimiter
+from .throttle import ArmThrottle, EntraLoopDetector, ImdsLimiter
 from .tokens import TokenIssuer
 from .world import World
 
@@ -91,6 +91,7 @@ class Emulator:
         self.faults = Faults()
         self.arm_throttle = ArmThrottle(self.knobs)
         self.imds_limiter = ImdsLimiter(self.knobs)
+        self.entra_loops = EntraLoopDetector(self.knobs)
         self._own_workdir = config.workdir is None
         self.workdir = Path(config.workdir or tempfile.mkdtemp(prefix="azure-emulator-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -316,5 +317,6 @@ class Emulator:
         self.faults.clear()
         self.arm_throttle.reset()
         self.imds_limiter.reset()
+        self.entra_loops.reset()
         self.world.commit()
         await self.sync_vm_listeners()

@@ -212,6 +212,11 @@ def make_entra_app(emulator: Emulator) -> web.Application:
             else:
                 resource = entra.resource_from_scope(form.get("scope"))
             principal, acr = entra.authenticate(request, form)
+            if not emulator.entra_loops.allow(principal.client_id, resource):
+                # Status and code: MSAL.NET confidential-client troubleshooting; the "error" value is unverified.
+                raise OAuthError(429, "invalid_request", 50196,
+                                 "The server terminated an operation because it encountered a client request loop. "
+                                 "Please contact your app vendor.")
         except OAuthError as exc:
             return failed(request, exc)
         # Tokens for ARM are v1 tokens whichever endpoint issued them (ARM accepts v1 only).

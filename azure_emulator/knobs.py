@@ -29,6 +29,10 @@ class Knobs:
     delete_refill: float = 10.0
     imds_rate: int = 20                 # IMDS requests per second per VM
     imds_concurrency: int = 5           # IMDS concurrent requests per VM
+    # Entra ID loop detection (throttle.EntraLoopDetector): more than N identical client-credential requests in the
+    # window get 429 AADSTS50196; 0 = off.
+    entra_loop_threshold: int = 0
+    entra_loop_window: float = 60.0
 
     def to_dict(self) -> dict:
         return asdict(self)

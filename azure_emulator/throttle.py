@@ -1,4 +1,4 @@
-"""Rate limits: ARM token buckets and the IMDS per-VM limiter."""
+"""Rate limits: ARM token buckets, the IMDS per-VM limiter and Entra ID's client request loop detection."""
 
 from __future__ import annotations
 
@@ -115,3 +115,32 @@ class ImdsLimiter:
 
     def reset(self) -> None:
         self._recent.clear()
+
+
+class EntraLoopDetector:
+    """Entra ID's client request loop detection: more than ``entra_loop_threshold`` identical client-credential
+    requests (same client, same resource) within ``entra_loop_window`` seconds are refused with 429 AADSTS50196.
+
+    Microsoft documents the symptom, not the numbers (MSAL.NET "Troubleshooting confidential client applications":
+    HTTP 429 with AADSTS50196, caused by a missing token cache), so both are knobs; 0 turns detection off. Refused
+    requests count too: a client that keeps asking stays refused.
+    """
+
+    def __init__(self, knobs: Knobs, clock=time.monotonic) -> None:
+        self.knobs = knobs
+        self._clock = clock
+        self._seen: dict[tuple[str, str], deque[float]] = {}
+
+    def allow(self, client_id: str, resource: str) -> bool:
+        limit = self.knobs.entra_loop_threshold
+        if not limit:
+            return True
+        now = self._clock()
+        seen = self._seen.setdefault((client_id.lower(), resource.rstrip("/").lower()), deque())
+        while seen and seen[0] <= now - self.knobs.entra_loop_window:
+            seen.popleft()
+        seen.append(now)
+        return len(seen) <= limit
+
+    def reset(self) -> None:
+        self._seen.clear()

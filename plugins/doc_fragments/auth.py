@@ -108,6 +108,27 @@ options:
         answers, dropped connections), with exponential backoff and jitter.
     type: float
     default: 120
+  token_cache:
+    description:
+      - Keep ARM access tokens in a cache on the controller, shared by every module run, the
+        M(managed_identity.azure.token) lookup and later plays of the same user, so that a fleet run asks Entra ID
+        for one token per identity and audience instead of one per task (many identical requests get
+        C(429 AADSTS50196), Entra ID's client request loop detection).
+      - A token is reused until 5 minutes before it expires; when ARM refuses it as expired or revoked, it is dropped
+        and fetched again, once.
+      - Only access tokens are kept, never a client secret or a federated token, in files readable by their owner
+        only (see O(token_cache_dir)).
+      - Applies to V(service_principal), V(workload_identity) and V(managed_identity); V(cli) uses the Azure CLI's
+        own cache, V(token) uses the token given.
+      - Defaults to the environment variable E(ANSIBLE_AZURE_TOKEN_CACHE), else V(true).
+    type: bool
+  token_cache_dir:
+    description:
+      - Directory of the token cache. Created with mode C(0700); modules refuse to use it, or a token file in it,
+        when its mode lets anyone but its owner in.
+      - Defaults to the environment variable E(ANSIBLE_AZURE_TOKEN_CACHE_DIR), else
+        C(~/.ansible/managed_identity_azure/token_cache).
+    type: path
 notes:
   - All controller-side modules of this collection are in the action group C(managed_identity.azure.azure), so
     C(module_defaults) for C(group/managed_identity.azure.azure) sets these options once.

@@ -31,6 +31,24 @@ options:
       - Keep the trailing slash of C(https://management.azure.com/).
     type: str
     default: https://management.azure.com/
+  token_cache:
+    description:
+      - Keep tokens in the controller's token cache, shared with the modules of this collection and later plays, so
+        that a lookup evaluated for every host asks the identity endpoint once per identity and resource.
+      - A token is reused until 5 minutes before it expires. Only access tokens are kept, in files readable by their
+        owner only.
+    type: bool
+    default: true
+    env:
+      - name: ANSIBLE_AZURE_TOKEN_CACHE
+  token_cache_dir:
+    description:
+      - Directory of the token cache, created with mode C(0700); a directory or token file that anyone but its owner
+        may read is refused.
+    type: path
+    default: ~/.ansible/managed_identity_azure/token_cache
+    env:
+      - name: ANSIBLE_AZURE_TOKEN_CACHE_DIR
 seealso:
   - module: managed_identity.azure.token_info
 """
@@ -62,9 +80,11 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
+from ansible_collections.managed_identity.azure.plugins.module_utils import _token_cache
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError
 from ansible_collections.managed_identity.azure.plugins.module_utils._identity_options import (
     OptionAdapter,
+    fetch_access_token_cached,
     fetch_token,
 )
 
@@ -77,8 +97,16 @@ class LookupModule(LookupBase):
         options = OptionAdapter.from_plugin(self)
         tokens = []
         try:
+            cache = (
+                _token_cache.TokenCache(_token_cache.directory(options.get("token_cache_dir"), {}))
+                if options.get("token_cache")
+                else None
+            )
             for resource in terms or [None]:
-                tokens.append(fetch_token(options, resource, warn=display.warning).access_token)
+                if cache is not None:
+                    tokens.append(fetch_access_token_cached(options, resource, cache, warn=display.warning))
+                else:
+                    tokens.append(fetch_token(options, resource, warn=display.warning).access_token)
         except AzureError as err:
             raise AnsibleLookupError(str(err)) from None
         return tokens

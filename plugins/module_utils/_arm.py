@@ -64,6 +64,10 @@ SAFE_HEADER_PREFIXES = ("x-ms-ratelimit-remaining-",)
 # async-operations.md: anything else ("Accepted", "Creating", "Updating", "InProgress", ...) is still running.
 TERMINAL_STATES = ("succeeded", "failed", "canceled", "cancelled")
 FAILED_STATES = ("failed", "canceled", "cancelled")
+# A 401 for these means the token itself is dead (expired, or revoked / signed by a rolled-over key), so one new
+# token may fix it; the credential drops it from the token cache too. Other 401s (wrong audience, tenant) would only
+# fail again with a new token.
+RENEW_ON_401 = ("ExpiredAuthenticationToken", "InvalidAuthenticationToken")
 
 
 @dataclass
@@ -296,7 +300,7 @@ class ArmClient:
                 status == 401
                 and not renewed
                 and getattr(self.credential, "renewable", True)
-                and _error_code(response) == "ExpiredAuthenticationToken"
+                and _error_code(response) in RENEW_ON_401
             ):
                 renewed = True
                 self.credential.get_token(force_refresh=True)

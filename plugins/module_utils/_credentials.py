@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, List, Mapping, Optional, Protocol, Tuple
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _identity
+from ansible_collections.managed_identity.azure.plugins.module_utils import _identity, _token_cache
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import Cloud
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
     AuthenticationError,
@@ -55,8 +55,6 @@ ENV = {
     "federated_token_file": "AZURE_FEDERATED_TOKEN_FILE",
 }
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-# azure-identity refreshes 5 minutes before expiry; short-lived tokens at half their life.
-REFRESH_MARGIN = 300.0
 
 
 @dataclass(frozen=True)
@@ -95,29 +93,50 @@ def jwt_expiry(token: str) -> int:
         return 0
 
 
+def _loop_detected(response: Any) -> bool:
+    """429 AADSTS50196: Entra ID's client request loop detection. Retrying only prolongs the loop, so it is not
+    retried (MSAL.NET confidential-client troubleshooting: "Throttling (HTTP 429 and AADSTS50196)")."""
+    if response.status_code != 429:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and 50196 in (body.get("error_codes") or [])
+
+
 class _CachedCredential:
-    """Reuses its token within the run; asks again when close to expiry or when told to."""
+    """Reuses its token within the run and, with a ``_token_cache.TokenCache``, across runs and processes;
+    asks again when close to expiry or when told to (a token ARM refused)."""
 
     name = ""
     description = ""
     renewable = True
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, cache: Optional[_token_cache.TokenCache] = None) -> None:
         self._clock = clock
-        self._token: Optional[AccessToken] = None
-        self._obtained = 0.0
+        self._cache = cache
+        self._token: Optional[_token_cache.CachedToken] = None
 
     def get_token(self, force_refresh: bool = False) -> AccessToken:
-        if force_refresh or self._token is None or self._stale(self._token):
-            self._token = self._fetch()
-            self._obtained = self._clock()
-        return self._token
+        # A token of unknown expiry is kept for the run (the cache does not share it: it cannot tell when it dies).
+        stale = self._token is not None and bool(self._token.expires_on) and not self._token.fresh(self._clock())
+        if force_refresh or self._token is None or stale:
+            rejected = self._token.token if force_refresh and self._token is not None else None
+            if self._cache is not None:
+                self._token = self._cache.get(self.cache_key(), self._fetch_pair, rejected=rejected)
+            else:
+                obtained = self._clock()
+                token, expires_on = self._fetch_pair()
+                self._token = _token_cache.CachedToken(token, expires_on, obtained)
+        return AccessToken(self._token.token, self._token.expires_on)
 
-    def _stale(self, token: AccessToken) -> bool:
-        if not token.expires_on:
-            return False
-        lifetime = max(0.0, token.expires_on - self._obtained)
-        return self._clock() >= token.expires_on - min(REFRESH_MARGIN, lifetime / 2.0)
+    def _fetch_pair(self) -> Tuple[str, int]:
+        token = self._fetch()
+        return token.token, token.expires_on
+
+    def cache_key(self) -> _token_cache.CacheKey:
+        raise NotImplementedError
 
     def _fetch(self) -> AccessToken:
         raise NotImplementedError
@@ -139,8 +158,9 @@ class EntraClientCredential(_CachedCredential):
         max_wait: float = 60,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        cache: Optional[_token_cache.TokenCache] = None,
     ) -> None:
-        super().__init__(clock)
+        super().__init__(clock, cache)
         self.name = "workload_identity" if federated_token_file else "service_principal"
         self.cloud = cloud
         self.tenant_id = tenant_id
@@ -160,6 +180,10 @@ class EntraClientCredential(_CachedCredential):
         # slash, which makes Entra ID issue aud "https://management.core.windows.net/" (azure-cli
         # azure/cli/core/auth/util.py resource_to_scopes; "trailing slash and .default" in the v2 docs).
         return self.cloud.arm_audience + "/.default"
+
+    def cache_key(self) -> _token_cache.CacheKey:
+        # A secret and a federated token of the same client get the same tokens from Entra ID: one entry.
+        return _token_cache.CacheKey(self.cloud.authority_host, self.tenant_id, self.client_id, self.scope)
 
     def _assertion(self) -> str:
         path = self.federated_token_file or ""
@@ -197,8 +221,10 @@ class EntraClientCredential(_CachedCredential):
                 raise AuthenticationError(
                     "no answer from %s (%s)" % (self.token_endpoint, exc.__class__.__name__), action=action
                 ) from None
-            if response.status_code in ARM_RETRY_STATUSES and policy.wait_before_retry(
-                response.status_code, parse_retry_after(response.headers)
+            if (
+                response.status_code in ARM_RETRY_STATUSES
+                and not _loop_detected(response)
+                and policy.wait_before_retry(response.status_code, parse_retry_after(response.headers))
             ):
                 continue
             break
@@ -220,6 +246,12 @@ class EntraClientCredential(_CachedCredential):
             # Entra ID errors: {"error", "error_description": "AADSTS...: text\r\nTrace ID: ...", "error_codes",
             # "trace_id", "correlation_id"}; the first line is Azure's message, the IDs go to their own fields.
             description = str(body.get("error_description") or body["error"]).splitlines()[0]
+            if _loop_detected(response):
+                description += (
+                    " (Entra ID saw the same token request too often: keep the token cache on - token_cache, %s - "
+                    "so that module runs share one token, and wait a few minutes before trying again)"
+                    % _token_cache.ENV_ENABLED
+                )
             raise AuthenticationError(
                 _scrub(description, self._secret, assertion),
                 status=response.status_code,
@@ -253,8 +285,9 @@ class ManagedIdentityCredential(_CachedCredential):
         max_wait: float = 80,
         warn: Optional[Callable[[str], None]] = None,
         clock: Callable[[], float] = time.time,
+        cache: Optional[_token_cache.TokenCache] = None,
     ) -> None:
-        super().__init__(clock)
+        super().__init__(clock, cache)
         self.cloud = cloud
         self.client_id = client_id
         self.object_id = object_id
@@ -273,6 +306,12 @@ class ManagedIdentityCredential(_CachedCredential):
             else "system-assigned identity"
         )
         self.description = "managed identity (%s)" % selector
+        self._selector = selector
+
+    def cache_key(self) -> _token_cache.CacheKey:
+        return _token_cache.CacheKey(
+            _identity.token_endpoint("auto", None, self._environ), "", self._selector, self.cloud.arm_audience
+        )
 
     def _fetch(self) -> AccessToken:
         token = _identity.get_token(
@@ -442,6 +481,11 @@ def build_credential(
     client_id = _pick(params, env, "client_id")
     secret = _pick(params, env, "client_secret")
     token_file = _pick(params, env, "federated_token_file")
+    cache = (
+        _token_cache.TokenCache(_token_cache.directory(params.get("token_cache_dir"), env))
+        if _token_cache.enabled(params.get("token_cache"), env)
+        else None
+    )
 
     def service_principal() -> Credential:
         if source == "auto" and not secret:
@@ -455,6 +499,7 @@ def build_credential(
             session=session,
             timeout=timeout,
             max_wait=max_wait,
+            cache=cache,
         )
 
     def workload_identity() -> Credential:
@@ -472,6 +517,7 @@ def build_credential(
             session=session,
             timeout=timeout,
             max_wait=max_wait,
+            cache=cache,
         )
 
     def managed_identity() -> Credential:
@@ -489,6 +535,7 @@ def build_credential(
             timeout=min(timeout, 5.0) if source == "auto" else timeout,
             max_wait=0 if source == "auto" else max(max_wait, 80.0),
             warn=warn,
+            cache=cache,
         )
 
     def cli() -> Credential:

@@ -390,6 +390,16 @@ _BUILDERS = {
 }
 
 
+def token_endpoint(source: str, endpoint: Optional[str], environ: Mapping[str, str]) -> str:
+    """The source and URL (no query) a token request would go to: which endpoint, hence which host's identities,
+    answers. Names the authority of a token cache entry; an unknown source is left for get_token to report."""
+    if source == "auto":
+        source = detect_source(environ)
+    if source not in _BUILDERS:
+        return source
+    return "%s %s" % (source, _BUILDERS[source](DEFAULT_RESOURCE, None, endpoint, environ).url)
+
+
 # --- transport ------------------------------------------------------------------------------------
 
 

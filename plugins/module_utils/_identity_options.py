@@ -9,9 +9,11 @@ same code.
 from __future__ import annotations
 
 import datetime
+import os
 import time
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from ansible_collections.managed_identity.azure.plugins.module_utils import _token_cache
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.managed_identity.azure.plugins.module_utils._identity import (
     DEFAULT_RESOURCE,
@@ -20,6 +22,7 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._identity i
     IdentityToken,
     decode_claims,
     get_token,
+    token_endpoint,
 )
 
 # Documented by the doc fragment's CONNECTION section.
@@ -90,6 +93,32 @@ def fetch_token(
         environ=environ,
         **connection_kwargs(options),
     )
+
+
+def fetch_access_token_cached(
+    options: OptionAdapter,
+    resource: Optional[str],
+    cache: _token_cache.TokenCache,
+    *,
+    warn: Optional[Callable[[str], None]] = None,
+    environ: Optional[Mapping[str, str]] = None,
+) -> str:
+    """Like ``fetch_token(...).access_token``, through the controller's token cache: for the ``token`` lookup, which
+    runs on the controller once per template evaluation (often once per host)."""
+    env = os.environ if environ is None else environ
+    selected = [(name, options.get(name)) for name in SELECTORS if options.get(name)]
+    key = _token_cache.CacheKey(
+        token_endpoint(options.get("source") or "auto", options.get("endpoint") or None, env),
+        "",
+        " ".join("%s %s" % pair for pair in selected) or "system-assigned identity",
+        resource or options.get("resource") or DEFAULT_RESOURCE,
+    )
+
+    def fetch() -> Tuple[str, int]:
+        token = fetch_token(options, resource, warn=warn, environ=env)
+        return token.access_token, int(token.expires_on)
+
+    return cache.get(key, fetch).token
 
 
 def describe_token(token: IdentityToken, now: Optional[float] = None) -> Dict[str, Any]:

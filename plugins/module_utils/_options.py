@@ -32,6 +32,9 @@ AUTH_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "ca_path": {"type": "path"},
     "timeout": {"type": "float", "default": 30},
     "max_wait": {"type": "float", "default": 120},
+    # No defaults: None means "not set", so ANSIBLE_AZURE_TOKEN_CACHE(_DIR) apply (see _token_cache).
+    "token_cache": {"type": "bool", "no_log": False},
+    "token_cache_dir": {"type": "path", "no_log": False},
 }
 AUTH_MUTUALLY_EXCLUSIVE: List[List[str]] = [["client_id", "object_id", "msi_res_id"]]
 AUTH_OPTION_NAMES = frozenset(AUTH_ARGUMENT_SPEC)

@@ -191,6 +191,9 @@ def ansible_env(run_dir: Path, results_file: Path, extra: Optional[Mapping[str, 
         ANSIBLE_LOCALHOST_WARNING="False",
         ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
         MI_RESULTS_FILE=str(results_file),
+        # A token cache of the run's own (tests that share one across runs pass it in env): runs stay independent,
+        # and the developer's ~/.ansible is never touched.
+        ANSIBLE_AZURE_TOKEN_CACHE_DIR=str(run_dir / "token_cache"),
         PYTHONUNBUFFERED="1",
     )
     if extra:

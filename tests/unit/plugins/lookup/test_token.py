@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import pathlib
 import threading
 from urllib.parse import parse_qs, urlsplit
 
@@ -82,3 +84,27 @@ def test_the_lookup_enforces_the_options_the_module_enforces(lookup):
         lookup.run([], {}, client_id=CLIENT, object_id=CLIENT)
     with pytest.raises(AnsibleLookupError, match="timeout"):
         lookup.run([], {}, timeout=0)
+
+
+def test_tokens_come_from_the_controllers_cache_until_turned_off(lookup, imds, monkeypatch):
+    url, seen = imds
+    for _host in range(3):  # a lookup templated once per host
+        assert lookup.run([], {}, endpoint=url, client_id=CLIENT) == ["token-for-https://management.azure.com/"]
+    lookup.run([], {}, endpoint=url)  # another identity (the system-assigned one) is another entry
+    assert len(seen) == 2
+    cache = pathlib.Path(os.environ["HOME"], ".ansible", "managed_identity_azure", "token_cache")
+    assert len([p for p in cache.glob("*.json") if CLIENT in p.read_text()]) == 1
+
+    monkeypatch.setenv("ANSIBLE_AZURE_TOKEN_CACHE", "false")
+    lookup.run([], {}, endpoint=url, client_id=CLIENT)
+    lookup.run([], {}, endpoint=url, client_id=CLIENT, token_cache=False)
+    assert len(seen) == 4
+
+
+def test_a_widened_cache_directory_is_a_lookup_error(lookup, imds, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o755)
+    cache.chmod(0o755)
+    with pytest.raises(AnsibleLookupError, match="refusing to use the token cache: directory .* has mode 0755"):
+        lookup.run([], {}, endpoint=imds[0], token_cache_dir=str(cache))
+    assert imds[1] == []

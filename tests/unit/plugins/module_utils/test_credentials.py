@@ -102,7 +102,7 @@ def test_token_is_cached_until_close_to_expiry():
     )
     first = credential.get_token()
     now[0] += 3000  # 599 s left of 3599: still fine
-    assert credential.get_token() is first
+    assert credential.get_token() == first
     now[0] += 400  # 199 s left: inside the 300 s margin
     credential.get_token()
     assert len(endpoint.posts) == 2
