@@ -61,7 +61,7 @@ def test_site_on_50_vms_needs_a_handful_of_tokens_and_is_throttled_without_the_c
 
     fleet = vms(emu.state())
     assert len(fleet) == 50 and {vm["type"] for vm in fleet.values()} == {"SystemAssigned"}
-    assert len([t for t in cached.tasks if t.task.endswith("Report how long access took to appear")]) == 50
+    assert len([t for t in cached.tasks if t.task.endswith("Report what the VM's identity read")]) == 50
     tokens = operator_token_requests(emu)
     assert tokens.get("429", 0) == 0
     assert 1 <= tokens["200"] <= 3
