@@ -122,10 +122,9 @@ def fetch_access_token_cached(
 
 
 def describe_token(token: IdentityToken, now: Optional[float] = None) -> Dict[str, Any]:
-    """What token_info returns. ``access_token`` is the only secret in it."""
+    """What token_info returns about a token, without the token itself (the secret)."""
     now = time.time() if now is None else now
     return {
-        "access_token": token.access_token,
         "token_type": token.token_type,
         "expires_on": token.expires_on,
         "expires_on_iso": datetime.datetime.fromtimestamp(token.expires_on, datetime.timezone.utc).strftime(

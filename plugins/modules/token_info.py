@@ -14,8 +14,9 @@ description:
     credential in the playbook - the host proves who it is to the local identity endpoint.
   - On an Azure VM that is the Instance Metadata Service (IMDS); App Service, Azure Arc, Service Fabric, Azure Machine
     Learning and Cloud Shell are detected from the environment (see O(source)).
-  - The returned RV(access_token) is a bearer credential. Set C(no_log=true) on the task, and pass the token only to
-    tasks that also set C(no_log=true). The module never puts the token in messages or warnings.
+  - Returns what the token is (claims, expiry, source) and, only with O(return_token=true), the token itself. The token
+    is a bearer credential - set C(no_log=true) on a task that asks for it, and pass it only to tasks that also set
+    C(no_log=true). The module never puts the token in messages or warnings.
   - RV(claims) are decoded from the token without verifying its signature. They are informational (for example to
     check which principal the token is for); do not base trust decisions on them.
   - Transient answers are retried (see O(max_wait)); errors say what to fix (no identity on the host, a requested
@@ -26,6 +27,14 @@ author:
 extends_documentation_fragment:
   - managed_identity.azure.identity
   - managed_identity.azure.identity.connection
+options:
+  return_token:
+    description:
+      - Also return the token itself (RV(access_token)). Off by default, so a task without C(no_log) cannot print the
+        bearer token, even at C(-vvv).
+      - To check who a token is for, or when it expires, the default is enough.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -65,6 +74,7 @@ EXAMPLES = r"""
 - name: Get an ARM token from the VM's system-assigned identity
   managed_identity.azure.token_info:
     resource: https://management.azure.com/
+    return_token: true
   register: arm_token
   no_log: true
 
@@ -82,22 +92,23 @@ EXAMPLES = r"""
   register: resource_group
   no_log: true
 
-- name: Use a user-assigned identity, chosen by its client ID
+- name: Which principal does a user-assigned identity, chosen by its client ID, act as? (no token returned)
   managed_identity.azure.token_info:
     client_id: 00000000-0000-0000-0000-000000000000
   register: uami_token
-  no_log: true
 
 - name: Token for Key Vault from a user-assigned identity chosen by resource ID
   managed_identity.azure.token_info:
     resource: https://vault.azure.net
     msi_res_id: "{{ app_identity.id }}"  # as returned by managed_identity.azure.user_assigned_identity
+    return_token: true
   register: vault_token
   no_log: true
 
 - name: Azure Arc machine - reading the agent's key needs root
   managed_identity.azure.token_info:
     source: arc
+    return_token: true
   become: true
   register: arc_token
   no_log: true
@@ -107,7 +118,7 @@ RETURN = r"""
 access_token:
   description:
     - The bearer token. A secret - set C(no_log=true) on the task and on every task that uses it.
-  returned: success
+  returned: success, with O(return_token=true)
   type: str
   sample: eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9...
 token_type:
@@ -183,7 +194,11 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._identity_o
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec=dict(IDENTITY_ARGSPEC, resource={"type": "str", "default": DEFAULT_RESOURCE}),
+        argument_spec=dict(
+            IDENTITY_ARGSPEC,
+            resource={"type": "str", "default": DEFAULT_RESOURCE},
+            return_token={"type": "bool", "default": False},
+        ),
         mutually_exclusive=MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
@@ -191,7 +206,10 @@ def main() -> None:
         token = fetch_token(OptionAdapter.from_module(module), warn=module.warn)
     except AzureError as err:
         module.fail_json(**err.fail_kwargs())
-    module.exit_json(changed=False, **describe_token(token))
+    facts = describe_token(token)
+    if module.params["return_token"]:
+        facts["access_token"] = token.access_token
+    module.exit_json(changed=False, **facts)
 
 
 if __name__ == "__main__":

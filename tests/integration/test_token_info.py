@@ -36,8 +36,15 @@ class Arm:
 
     def call(self, method, path, api_version, body=None):
         url = "%s%s" % (self.emulator.arm_endpoint.rstrip("/"), path)
-        response = requests.request(method, url, params={"api-version": api_version}, json=body,
-                                    headers=self.headers, verify=self.emulator.ca_bundle, timeout=30)
+        response = requests.request(
+            method,
+            url,
+            params={"api-version": api_version},
+            json=body,
+            headers=self.headers,
+            verify=self.emulator.ca_bundle,
+            timeout=30,
+        )
         response.raise_for_status()
         return response.json() if response.content else None
 
@@ -71,8 +78,10 @@ def world():
             "system_principal_id": system_vm["identity"]["principalId"],
             "uami_a": arm.uami("uami-a"),
             "uami_b": arm.uami("uami-b"),
-            "imds": {name: emulator.vm(name)["imds_endpoint"]
-                     for name in ("vmNoIdentity", "vmSystem", "vmOneUser", "vmTwoUsers")},
+            "imds": {
+                name: emulator.vm(name)["imds_endpoint"]
+                for name in ("vmNoIdentity", "vmSystem", "vmOneUser", "vmTwoUsers")
+            },
             "extension": emulator.vm("vmSystem")["vm_extension_endpoint"],
             "sources": emulator.info["identity_endpoints"],
         }
@@ -81,8 +90,9 @@ def world():
 
 
 def run_cases(run_playbook, cases, **kwargs):
-    result = run_playbook(PLAYBOOKS / "token_cases.yml", extra_vars={"cases": cases, **kwargs.pop("extra", {})},
-                          **kwargs)
+    result = run_playbook(
+        PLAYBOOKS / "token_cases.yml", extra_vars={"cases": cases, **kwargs.pop("extra", {})}, **kwargs
+    )
     results = {item["item"]["name"]: item for item in result.out("results")}
     return result, results
 
@@ -220,13 +230,28 @@ def test_errors_fail_the_task_with_the_fix_and_no_token(world, run_playbook, hid
     assert not JWT.search(result.output), "a token appeared in the output of failing tasks"
 
 
+def test_without_no_log_and_at_vvvv_no_token_is_printed_unless_asked_for(world, run_playbook):
+    """token_info returns the claims by default, not the token: a task without no_log cannot leak it, even at -vvvv."""
+    cases = [{"name": "imds", "source": "imds", "endpoint": world["imds"]["vmSystem"]}]
+    result, results = run_cases(run_playbook, cases, extra={"hide": False}, verbosity=4)
+    result.assert_ok()
+    assert ok(results, "imds")["claims"]["oid"] == world["system_principal_id"]
+    assert world["system_principal_id"] in result.output  # the result really was printed
+    assert "access_token" not in ok(results, "imds")
+    assert not JWT.search(result.output)
+    # Asked for, the token is there (and shown, since this task has no no_log: the reason it is off by default).
+    cases[0]["return_token"] = True
+    result, results = run_cases(run_playbook, cases, extra={"hide": False})
+    assert JWT.search(ok(results, "imds")["access_token"])
+
+
 def test_no_token_in_verbose_output_with_no_log(world, run_playbook):
     # The identity header comes from the process environment, as the platform sets it (a task's `environment:`
     # would be echoed by Ansible itself at -vvv).
     platform_env = world["sources"]["service_fabric"]["env"]
     cases = [
-        {"name": "imds", "source": "imds", "endpoint": world["imds"]["vmSystem"]},
-        {"name": "service_fabric"},
+        {"name": "imds", "source": "imds", "endpoint": world["imds"]["vmSystem"], "return_token": True},
+        {"name": "service_fabric", "return_token": True},
     ]
     result, results = run_cases(run_playbook, cases, verbosity=4, env=platform_env)
     result.assert_ok()

@@ -80,7 +80,7 @@ def test_token_info_returns_the_token_and_its_facts(imds, capsys):
             },
         )
     )
-    result = run(token_info, {"endpoint": imds["url"], "_ansible_check_mode": True}, capsys)
+    result = run(token_info, {"endpoint": imds["url"], "_ansible_check_mode": True, "return_token": True}, capsys)
     assert result["changed"] is False
     assert result["access_token"] == TOKEN
     assert result["claims"]["oid"] == OID
@@ -90,6 +90,24 @@ def test_token_info_returns_the_token_and_its_facts(imds, capsys):
     assert 0 < result["expires_in"] <= 1900000000
     assert imds["requests"][0]["query"]["resource"] == ["https://management.azure.com/"]
     assert imds["requests"][0]["headers"]["Metadata"] == "true"
+
+
+def test_token_info_returns_no_token_unless_asked(imds, capsys):
+    imds["answers"].append(
+        (
+            200,
+            {
+                "access_token": TOKEN,
+                "expires_on": "1900000000",
+                "resource": "https://management.azure.com/",
+                "token_type": "Bearer",
+            },
+        )
+    )
+    result = run(token_info, {"endpoint": imds["url"]}, capsys)
+    assert result["claims"]["oid"] == OID and result["expires_on"] == 1900000000
+    assert "access_token" not in result
+    assert TOKEN not in json.dumps(result)
 
 
 def test_token_info_failure_names_the_fix_and_no_token(imds, capsys):
