@@ -12,6 +12,7 @@ polling URL anywhere else is refused before anything is sent.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import platform
 import tempfile
@@ -19,7 +20,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
@@ -27,6 +28,7 @@ from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import Cloud, origin, origin_text
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
     ArmError,
+    AzureError,
     ConfigurationError,
     NotFoundError,
     PermissionDenied,
@@ -333,17 +335,17 @@ class ArmClient:
         final resource (a GET of the original URL for PUT/PATCH). ``expected_status``, when given,
         lists the statuses that are not errors; otherwise any status >= 400 raises."""
         method = method.upper()
-        action = action or "%s %s" % (method, urlsplit(path_or_url).path or path_or_url)
         url = self.url(path_or_url, api_version, query)
-        response = self._send(method, url, body, headers)
-        expected = frozenset(expected_status) if expected_status else None
-        if (expected is not None and response.status_code not in expected) or (
-            expected is None and response.status_code >= 400
-        ):
-            raise _error_from(response, action)
-        if wait and response.status_code < 300:
-            return self._wait(method, url, response, wait_timeout, action)
-        return ArmResponse(response.status_code, _json(response), safe_headers(response.headers))
+        with _step("%s %s" % (method, urlsplit(path_or_url).path or path_or_url)):
+            response = self._send(method, url, body, headers)
+            expected = frozenset(expected_status) if expected_status else None
+            if (expected is not None and response.status_code not in expected) or (
+                expected is None and response.status_code >= 400
+            ):
+                raise _error_from(response, action)
+            if wait and response.status_code < 300:
+                return self._wait(method, url, response, wait_timeout, action)
+            return ArmResponse(response.status_code, _json(response), safe_headers(response.headers))
 
     def get(
         self, path: str, api_version: str, *, query: Optional[Mapping[str, Any]] = None, action: Optional[str] = None
@@ -363,10 +365,10 @@ class ArmClient:
         self, path: str, api_version: str, *, query: Optional[Mapping[str, Any]] = None, action: Optional[str] = None
     ) -> List[Any]:
         """Every item of a collection, following ``nextLink`` (on the ARM endpoint only)."""
-        action = action or "list %s" % path
-        return self.list_pages(self.url(path, api_version, query), action)[0]
+        with _step("list %s" % path):
+            return self.list_pages(self.url(path, api_version, query), action)[0]
 
-    def list_pages(self, url: str, action: str) -> tuple[List[Any], ArmResponse]:
+    def list_pages(self, url: str, action: Optional[str]) -> tuple[List[Any], ArmResponse]:
         """(all items, the last page's response) starting from an absolute ARM URL."""
         items: List[Any] = []
         seen = set()
@@ -388,7 +390,7 @@ class ArmClient:
             url, what = urljoin(url, next_link), "nextLink"
 
     # Long-running operations ----------------------------------------------------------------
-    def _wait(self, method: str, url: str, first: Any, wait_timeout: float, action: str) -> ArmResponse:
+    def _wait(self, method: str, url: str, first: Any, wait_timeout: float, action: Optional[str]) -> ArmResponse:
         """async-operations.md: Azure-AsyncOperation first, then Location, then provisioningState."""
         deadline = self._clock() + wait_timeout
         async_url = first.headers.get("Azure-AsyncOperation")
@@ -431,19 +433,25 @@ class ArmClient:
                 return ArmResponse(done.status_code, final, safe_headers(done.headers))
         return ArmResponse(first.status_code, body, safe_headers(first.headers))
 
-    def _finish_location(self, location: str, previous: Any, deadline: float, action: str) -> ArmResponse:
+    def _finish_location(self, location: str, previous: Any, deadline: float, action: Optional[str]) -> ArmResponse:
         # A Location poll answers 202 while running, then 200 (with the result) or 204.
         done = self._poll(location, previous, deadline, action, "Location", lambda r: r.status_code != 202)
         return ArmResponse(done.status_code, _json(done), safe_headers(done.headers))
 
-    def _final_get(self, url: str, action: str) -> ArmResponse:
+    def _final_get(self, url: str, action: Optional[str]) -> ArmResponse:
         response = self._send("GET", url)
         if response.status_code >= 400:
             raise _error_from(response, action)
         return ArmResponse(response.status_code, _json(response), safe_headers(response.headers))
 
     def _poll(
-        self, poll_url: str, previous: Any, deadline: float, action: str, what: str, finished: Callable[[Any], bool]
+        self,
+        poll_url: str,
+        previous: Any,
+        deadline: float,
+        action: Optional[str],
+        what: str,
+        finished: Callable[[Any], bool],
     ) -> Any:
         self._check_host(poll_url, "%s polling URL" % what)
         while True:
@@ -467,6 +475,17 @@ class ArmClient:
             previous = response
 
 
+@contextlib.contextmanager
+def _step(step: str) -> Iterator[None]:
+    """Name the ARM call on any error raised within it, below the action the caller names in the user's terms."""
+    try:
+        yield
+    except AzureError as err:
+        if err.step is None:
+            err.step = step
+        raise
+
+
 def _error_code(response: Any) -> Optional[str]:
     body = _json(response)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
@@ -480,7 +499,7 @@ def _state(body: Any, key: str) -> str:
     return ""
 
 
-def _operation_error(operation: Mapping[str, Any], response: Any, action: str) -> ArmError:
+def _operation_error(operation: Mapping[str, Any], response: Any, action: Optional[str]) -> ArmError:
     """The operation's own error (``{"status": "Failed", "error": {"code", "message"}}``)."""
     error = operation.get("error") or (operation.get("properties") or {}).get("error") or {}
     state = operation.get("status") or (operation.get("properties") or {}).get("provisioningState")

@@ -219,7 +219,7 @@ class EntraClientCredential(_CachedCredential):
                 if policy.wait_before_retry(None):
                     continue
                 raise AuthenticationError(
-                    "no answer from %s (%s)" % (self.token_endpoint, exc.__class__.__name__), action=action
+                    "no answer from %s (%s)" % (self.token_endpoint, exc.__class__.__name__), step=action
                 ) from None
             if (
                 response.status_code in ARM_RETRY_STATUSES
@@ -258,13 +258,13 @@ class EntraClientCredential(_CachedCredential):
                 code=str(body["error"]),
                 request_id=body.get("trace_id"),
                 correlation_id=body.get("correlation_id"),
-                action=action,
+                step=action,
             )
         raise AuthenticationError(
             "unexpected answer from %s (HTTP %s, %s)"
             % (self.token_endpoint, response.status_code, response.headers.get("Content-Type", "no content type")),
             status=response.status_code,
-            action=action,
+            step=action,
         )
 
 
@@ -351,7 +351,7 @@ class AzureCliCredential(_CachedCredential):
     def _fetch(self) -> AccessToken:
         az = shutil.which("az", path=self._environ.get("PATH", os.defpath))
         if not az:
-            raise CredentialUnavailable("Azure CLI (az) is not on PATH", action="use the Azure CLI login")
+            raise CredentialUnavailable("Azure CLI (az) is not on PATH", step="use the Azure CLI login")
         argv = [az, "account", "get-access-token", "--resource", self.cloud.arm_audience, "--output", "json"]
         if self.tenant_id:
             argv += ["--tenant", self.tenant_id]
@@ -361,17 +361,17 @@ class AzureCliCredential(_CachedCredential):
                 argv, capture_output=True, text=True, timeout=self._timeout, env=dict(self._environ), check=False
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise AuthenticationError("az did not answer (%s)" % exc.__class__.__name__, action=action) from None
+            raise AuthenticationError("az did not answer (%s)" % exc.__class__.__name__, step=action) from None
         if done.returncode != 0:
             detail = " ".join((done.stderr or "").split()) or "exit status %d" % done.returncode
             raise AuthenticationError(
-                "%s (run 'az login' on the controller, or choose another auth_source)" % detail[:500], action=action
+                "%s (run 'az login' on the controller, or choose another auth_source)" % detail[:500], step=action
             )
         try:
             answer = json.loads(done.stdout)
             token = answer["accessToken"]
         except (ValueError, KeyError, TypeError):
-            raise AuthenticationError("az printed no accessToken in JSON", action=action) from None
+            raise AuthenticationError("az printed no accessToken in JSON", step=action) from None
         return AccessToken(token, self._expiry(answer, token))
 
     @staticmethod
@@ -438,7 +438,7 @@ class ChainedCredential:
         raise AuthenticationError(
             "no credential source worked with auth_source=auto. Tried, in order: %s. Set auth_source and its "
             "options (or the AZURE_* environment variables) explicitly" % "; ".join(tried),
-            action="authenticate to Azure",
+            step="authenticate to Azure",
         )
 
 

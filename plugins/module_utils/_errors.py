@@ -25,6 +25,7 @@ class AzureError(Exception):
         request_id: Optional[str] = None,
         correlation_id: Optional[str] = None,
         action: Optional[str] = None,
+        step: Optional[str] = None,
         body: Any = None,
     ) -> None:
         super().__init__(message)
@@ -33,13 +34,15 @@ class AzureError(Exception):
         self.code = code
         self.request_id = request_id
         self.correlation_id = correlation_id
-        self.action = action
+        self.action = action  # what the task was doing, in the user's terms ("update the identity of ...")
+        self.step = step  # the call that failed on the way ("PATCH /subscriptions/...", "authenticate to Azure")
         self.body = body
 
     def __str__(self) -> str:
         parts = []
-        if self.action:
-            parts.append("Failed to %s" % self.action)
+        lead = self.action or self.step
+        if lead:
+            parts.append("Failed to %s" % lead)
         detail = []
         if self.status is not None:
             detail.append("HTTP %s" % self.status)
@@ -50,6 +53,8 @@ class AzureError(Exception):
             head = "%s (%s)" % (head, ", ".join(detail)) if head else ", ".join(detail)
         text = "%s: %s" % (head, self.message) if head else self.message
         ids = []
+        if self.action and self.step:
+            ids.append(self.step)
         if self.request_id:
             ids.append("request id %s" % self.request_id)
         if self.correlation_id and self.correlation_id != self.request_id:
@@ -59,7 +64,8 @@ class AzureError(Exception):
         return text
 
     def with_action(self, action: str) -> AzureError:
-        """Name the action on an error raised deeper down, unless it already has one."""
+        """Name what the task was doing on an error raised deeper down, unless a caller nearer the user already did
+        (the call that failed stays in ``step``)."""
         if not self.action:
             self.action = action
         return self

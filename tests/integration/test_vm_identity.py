@@ -150,7 +150,12 @@ def test_operator_without_permission_gets_azures_403(run_playbook, emu):
     )
     record = result.task("task")
     assert record.failed
-    assert "HTTP 403, AuthorizationFailed" in record.result["msg"]
+    # What the task was doing leads, in the user's terms; the ARM call that failed and the request id close it.
+    assert record.result["msg"].startswith(
+        "Failed to update the identity of virtual machine 'vm-two' (HTTP 403, AuthorizationFailed): The client "
+    )
+    vm_path = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/vm-two" % (SUB, RG)
+    assert record.result["msg"].endswith("[PATCH %s, request id %s]" % (vm_path, record.result["request_id"]))
     assert (
         "does not have authorization to perform action 'Microsoft.Compute/virtualMachines/write'"
         in record.result["msg"]
