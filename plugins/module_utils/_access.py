@@ -113,8 +113,7 @@ def read_scope(
             if policy.wait_before_retry(None):
                 continue
             raise ArmError(
-                "no answer from %s (%s), also after retries for %.0f s of max_wait %.0f s."
-                % (cloud.arm_endpoint, exc.reason, policy.waited, policy.max_wait),
+                "no answer from %s (%s): %s." % (cloud.arm_endpoint, exc.reason, policy.summary()),
                 action=action,
             ) from None
         if response.status_code == 200:

@@ -294,8 +294,7 @@ class ArmClient:
                 if safe_to_retry and policy.wait_before_retry(None):
                     continue
                 raise ArmError(
-                    "no answer from %s after %d attempt(s) (%s)"
-                    % (origin_text(url), policy.attempts + 1, exc.__class__.__name__)
+                    "no answer from %s (%s): %s" % (origin_text(url), exc.__class__.__name__, policy.summary())
                 ) from None
             status = response.status_code
             if (

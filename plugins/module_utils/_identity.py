@@ -451,15 +451,14 @@ def _send(
             if policy.wait_before_retry(None):
                 continue
             raise IdentityError(
-                "%s did not answer within timeout %s s (%s), also after retries for %.0f s of max_wait %.0f s."
-                % (request.url, timeout, exc.reason, policy.waited, policy.max_wait)
+                "%s did not answer within timeout %s s per attempt (%s): %s."
+                % (request.url, timeout, exc.reason, policy.summary())
             ) from None
         except _http.Interrupted as exc:
             if policy.wait_before_retry(None):
                 continue
             raise IdentityError(
-                "The connection to %s kept failing (%s) for %.0f s of max_wait %.0f s."
-                % (request.url, exc.reason, policy.waited, policy.max_wait)
+                "The connection to %s kept failing (%s): %s." % (request.url, exc.reason, policy.summary())
             ) from None
         if _entra_verdict(response):
             return response

@@ -79,6 +79,7 @@ class RetryPolicy:
         self._clock = clock
         self._jitter = jitter
         self._started: Optional[float] = None
+        self._created = clock()
         self.attempts = 0
         self.waited = 0.0
 
@@ -89,8 +90,22 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: Optional[float] = None) -> float:
         if retry_after is not None:
             return retry_after
-        ceiling = min(self.cap, self.base * (2 ** attempt))
+        ceiling = min(self.cap, self.base * (2**attempt))
         return self._jitter(ceiling / 2.0, ceiling)
+
+    def elapsed(self) -> float:
+        """Seconds since the policy was made (the first attempt's start): what a user waited in all."""
+        return self._clock() - self._created
+
+    def summary(self) -> str:
+        """ "3 attempts in 88 s (max_wait 80 s)": how much trying a failure message reports."""
+        tries = self.attempts + 1
+        return "%d attempt%s in %.0f s (max_wait %.0f s)" % (
+            tries,
+            "" if tries == 1 else "s",
+            self.elapsed(),
+            self.max_wait,
+        )
 
     def remaining(self) -> float:
         if self._started is None:

@@ -467,8 +467,18 @@ def test_a_read_timeout_is_retried(server):
 
 def test_a_read_timeout_without_budget_names_the_timeout(server):
     server.script(Answer(200, {"late": True}, delay=1.0))
-    with pytest.raises(IdentityError, match="did not answer within timeout 0.2 s"):
+    with pytest.raises(IdentityError, match="did not answer within timeout 0.2 s per attempt"):
         token(server, timeout=0.2, policy=policy(max_wait=0))
+
+
+def test_a_timeout_says_how_long_was_waited_in_all(server):
+    """Not just the retry budget: the attempts and the whole time, request timeouts included."""
+    clock = Clock()
+    server.script(*[Answer(200, {"late": True}, delay=1.0)] * 3)
+    with pytest.raises(IdentityError) as caught:
+        token(server, timeout=0.2, policy=policy(max_wait=5, clock=clock))
+    # The injected clock counts only the back-off sleeps (1 + 2 s); a real one adds each 0.2 s timeout too.
+    assert str(caught.value).endswith(": 3 attempts in 3 s (max_wait 5 s).")
 
 
 def test_non_vm_sources_do_not_retry_404(server):
