@@ -27,14 +27,6 @@ author:
 extends_documentation_fragment:
   - managed_identity.azure.identity
   - managed_identity.azure.identity.connection
-options:
-  return_token:
-    description:
-      - Also return the token itself (RV(access_token)). Off by default, so a task without C(no_log) cannot print the
-        bearer token, even at C(-vvv).
-      - To check who a token is for, or when it expires, the default is enough.
-    type: bool
-    default: false
 attributes:
   check_mode:
     support: full
@@ -43,6 +35,13 @@ attributes:
     support: none
     description: Nothing changes, so there is no diff.
 options:
+  return_token:
+    description:
+      - Also return the token itself (RV(access_token)). Off by default, so a task without C(no_log) cannot print the
+        bearer token, even at C(-vvv).
+      - To check who a token is for, or when it expires, the default is enough.
+    type: bool
+    default: false
   resource:
     description:
       - App ID URI of the service the token is for; it becomes the token's C(aud) claim.
