@@ -135,6 +135,9 @@ def test_windows_guests_with_a_shared_identity_through_the_vm_extension_endpoint
         [read] = [t for t in result.tasks if t.host == host and t.task.endswith(WINDOWS_READ)]
         assert read.status == "ok" and "json" not in read.result and "censored" in read.result
     assert emu.counters("arm")["by_status"].get("403", 0) >= 2
+    # One token request per VM, on the extension's own path (its listener serves nothing else), none to IMDS.
+    assert emu.counters("vm_extension")["by_route"] == {"GET /oauth2/token": 2}
+    assert emu.counters("vm_extension")["by_status"] == {"200": 2}
     assert emu.counters("imds")["by_route"].get("GET /metadata/identity/oauth2/token", 0) == 0
 
 
