@@ -121,7 +121,7 @@ def test_windows_guests_with_a_shared_identity_through_the_vm_extension_endpoint
     env = windows_env(emu, tmp_path)
     emu.reset_counters()
 
-    result = run_playbook(SITE, inventory=inventory, env=env).assert_ok()
+    result = run_playbook(SITE, inventory=inventory, env=env, verbosity=3).assert_ok()
 
     shared = uamis(emu.state())[SHARED]["properties"]["principalId"]
     assert {host: branch(result, host) for host in ("win1", "win2")} == {"win1": "windows", "win2": "windows"}
@@ -135,6 +135,9 @@ def test_windows_guests_with_a_shared_identity_through_the_vm_extension_endpoint
         [read] = [t for t in result.tasks if t.host == host and t.task.endswith(WINDOWS_READ)]
         assert read.status == "ok" and "json" not in read.result and "censored" in read.result
     assert emu.counters("arm")["by_status"].get("403", 0) >= 2
+    # Not even -vvv shows a token (a JWT starts with the base64url of '{"'), only its claims.
+    assert "eyJ" not in result.output and "Bearer" not in result.output
+    assert '"oid": "%s"' % shared in result.output
     # One token request per VM, on the extension's own path (its listener serves nothing else), none to IMDS.
     assert emu.counters("vm_extension")["by_route"] == {"GET /oauth2/token": 2}
     assert emu.counters("vm_extension")["by_status"] == {"200": 2}
