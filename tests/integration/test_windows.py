@@ -258,3 +258,25 @@ def test_the_branch_follows_the_connection(run_playbook, connection, tmp_path):
     assert result.rc != 0
     [stopped] = result.failed_tasks
     assert stopped.task.endswith(WINDOWS_TOKEN)
+
+
+def test_site_on_a_windows_host_over_ssh_with_powershell(run_playbook, start_emulator, tmp_path):
+    """site.yml unchanged on a Windows host described as users do (SSH, PowerShell shell, no override): the Azure
+    steps run on the controller as for Linux VMs, and validation takes the Windows branch in the guest (here a closed
+    loopback port, so it stops there, unreachable)."""
+    emu = start_emulator(seed=SEEDS / "mixed_os.yaml")
+    operator = emu.operator["object_id"]
+    inventory = site_inventory(emu)
+    inventory["all"]["children"]["azure_vms"]["hosts"]["win1"].update(
+        ansible_connection="ssh", ansible_host="127.0.0.1", ansible_port=9, ansible_shell_type="powershell"
+    )
+
+    result = run_playbook(SITE, inventory=inventory, env=windows_env(emu, tmp_path), limit="win1")
+
+    assert result.rc != 0
+    [stopped] = result.failed_tasks
+    assert stopped.host == "win1" and stopped.task.endswith(WINDOWS_TOKEN)
+    state = emu.state()
+    principal = vms(state)["win1"]["principal_id"].lower()
+    assert vms(state)["win1"]["type"] == "SystemAssigned"
+    assert assignments(state, but=operator) == [{"principal_id": principal, "role": READER, "scope": RG}]
