@@ -155,14 +155,31 @@ def _role_play(host: str, **role_vars) -> list:
     ]
 
 
-def test_windows_guest_without_an_identity_fails_clearly(run_playbook, emulator, tmp_path):
+@pytest.mark.parametrize(
+    "source, url, answer, route",
+    [
+        (
+            "imds",
+            "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F)",
+            "HTTP 400, invalid_request: Identity not found.",
+            ("imds", "GET /metadata/identity/oauth2/token"),
+        ),
+        (
+            "vm_extension",
+            "/oauth2/token?resource=https%3A%2F%2Fmanagement.azure.com%2F)",
+            "HTTP 400, unauthorized_client: The client is not authorized to request an access token using this method.",
+            ("vm_extension", "GET /oauth2/token"),
+        ),
+    ],
+)
+def test_windows_guest_without_an_identity_fails_clearly(run_playbook, emulator, tmp_path, source, url, answer, route):
     """The tutorial's own world: myVM (Windows) has no identity yet. Subscription and resource group come from the
     guest's instance metadata."""
     inventory = mixed_inventory(emulator)
     emulator.reset_counters()
 
     result = run_playbook(
-        _role_play("myVM", validate_access_arm_endpoint=emulator.arm_endpoint),
+        _role_play("myVM", validate_access_arm_endpoint=emulator.arm_endpoint, validate_access_source=source),
         inventory=inventory,
         env=windows_env(emulator, tmp_path),
     )
@@ -170,17 +187,13 @@ def test_windows_guest_without_an_identity_fails_clearly(run_playbook, emulator,
     assert result.rc != 0
     [failure] = [t for t in result.failed_tasks if t.host == "myVM"]
     assert failure.task.endswith("Stop when the identity endpoint gave no token (Windows guest)")
-    assert "myVM: no token from imds (" in failure.result["msg"]
-    assert "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F)" in (
-        failure.result["msg"]
-    )
-    assert "HTTP 400, invalid_request: Identity not found." in failure.result["msg"]
+    assert failure.result["msg"].startswith("myVM: no token from %s (http://127.0.0.1:" % source)
+    assert url in failure.result["msg"]
+    assert answer in failure.result["msg"]
     assert "managed_identity.azure.enable_identity" in failure.result["msg"]
-    # The guest asked its instance metadata where it lives, then for a token; nothing reached ARM.
-    assert emulator.counters("imds")["by_route"] == {
-        "GET /metadata/instance/{path}": 1,
-        "GET /metadata/identity/oauth2/token": 1,
-    }
+    # The guest asked its instance metadata where it lives, then once for a token; nothing reached ARM.
+    assert emulator.counters("imds")["by_route"].get("GET /metadata/instance/{path}") == 1
+    assert emulator.counters(route[0])["by_route"][route[1]] == 1
     assert emulator.counters("arm")["requests"] == 0
 
 
