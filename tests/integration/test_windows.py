@@ -104,6 +104,13 @@ def test_mixed_fleet_site_and_teardown(run_playbook, start_emulator, tmp_path):
     assert arm.get("403", 0) >= 2 and emu.counters("imds")["by_status"].get("400", 0) == 0
     assert "Bearer" not in first.output and "access_token" not in first.output
 
+    # A second run changes nothing, and validates again on both branches.
+    emu.reset_counters()
+    second = run_playbook(SITE, inventory=inventory, env=env).assert_ok()
+    assert sum(host["changed"] for host in second.stats.values()) == 0
+    assert emu.counters("arm")["writes"] == 0
+    assert set(reports(second)) == {"win1", "win2", "lin1"}
+
     run_playbook(TEARDOWN, inventory=inventory, env=env).assert_ok()
 
     after = emu.state()
