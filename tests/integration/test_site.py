@@ -313,23 +313,3 @@ def test_validate_access_waits_then_fails_with_what_to_check(run_playbook, start
     assert result.stdout.count("FAILED - RETRYING") == 3
     assert emu.counters("arm")["by_status"].get("403", 0) == 4
     assert emu.counters("arm")["writes"] == 0
-
-
-def test_validate_access_refuses_windows_guests_at_once(run_playbook):
-    play = [
-        {
-            "name": "validate a Windows VM",
-            "hosts": "winvm",
-            "gather_facts": False,
-            "roles": [{"role": "managed_identity.azure.validate_access"}],
-        }
-    ]
-    inventory = {"all": {"hosts": {"winvm": {"ansible_connection": "winrm", "ansible_host": "127.0.0.1"}}}}
-
-    result = run_playbook(play, inventory=inventory)
-
-    assert result.rc != 0
-    failure = records(result, "Stop on Windows guests", "winvm")[0]
-    assert failure.failed
-    assert "does not support Windows guests yet: winvm is reached over winrm" in failure.result["msg"]
-    assert result.tasks[-1] is failure
