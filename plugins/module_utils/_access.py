@@ -24,7 +24,6 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._errors imp
 from ansible_collections.managed_identity.azure.plugins.module_utils._retry import (
     ARM_RETRY_STATUSES,
     RetryPolicy,
-    parse_retry_after,
 )
 
 RESOURCE_GROUP_API_VERSION = "2021-04-01"
@@ -95,32 +94,27 @@ def read_scope(
     action = "read %s with the managed identity of this host (principal %s)" % (scope, principal)
     policy = policy or RetryPolicy(max_wait, ARM_RETRY_STATUSES)
     headers = {"Authorization": "Bearer " + access_token, "Accept": "application/json"}
-    timeouts = (min(timeout, 10.0), timeout)
-    while True:
-        try:
-            response = _http.request("GET", url, headers=headers, timeout=timeouts, ca_path=ca_path)
-        except ValueError as exc:
-            raise ConfigurationError("Cannot call ARM at %s: %s." % (cloud.arm_endpoint, exc)) from None
-        except _http.TLSFailure as exc:
-            raise ArmError("TLS failed with %s: %s" % (cloud.arm_endpoint, exc.reason), action=action) from None
-        except _http.Unreachable as exc:
-            raise ArmError(
-                "could not connect to %s: %s. Check that the host can reach ARM (arm_endpoint, cloud)."
-                % (cloud.arm_endpoint, exc.reason),
-                action=action,
-            ) from None
-        except _http.Interrupted as exc:
-            if policy.wait_before_retry(None):
-                continue
-            raise ArmError(
-                "no answer from %s (%s): %s." % (cloud.arm_endpoint, exc.reason, policy.summary()),
-                action=action,
-            ) from None
-        if response.status_code == 200:
-            return _json(response) or {}
-        if policy.wait_before_retry(response.status_code, parse_retry_after(response.headers)):
-            continue
-        raise _error(response, scope, principal, action)
+    try:
+        response = _http.send(
+            "GET", url, policy, headers=headers, timeout=(min(timeout, 10.0), timeout), ca_path=ca_path
+        )
+    except ValueError as exc:
+        raise ConfigurationError("Cannot call ARM at %s: %s." % (cloud.arm_endpoint, exc)) from None
+    except _http.TLSFailure as exc:
+        raise ArmError("TLS failed with %s: %s" % (cloud.arm_endpoint, exc.reason), action=action) from None
+    except _http.Unreachable as exc:
+        raise ArmError(
+            "could not connect to %s: %s. Check that the host can reach ARM (arm_endpoint, cloud)."
+            % (cloud.arm_endpoint, exc.reason),
+            action=action,
+        ) from None
+    except _http.Interrupted as exc:
+        raise ArmError(
+            "no answer from %s (%s): %s." % (cloud.arm_endpoint, exc.reason, policy.summary()), action=action
+        ) from None
+    if response.status_code == 200:
+        return _json(response) or {}
+    raise _error(response, scope, principal, action)
 
 
 def _error(response: _http.Response, scope: Scope, principal: str, action: str) -> ArmError:

@@ -18,8 +18,10 @@ import http.client
 import json
 import socket
 import ssl
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Callable, Mapping, Optional, Tuple
 from urllib.parse import urlencode, urlsplit
+
+from ansible_collections.managed_identity.azure.plugins.module_utils._retry import RetryPolicy, parse_retry_after
 
 
 class TransportError(Exception):
@@ -122,6 +124,28 @@ def request(
     finally:
         connection.close()
     return Response(answer.status, answer.msg, content)
+
+
+def send(
+    method: str,
+    url: str,
+    policy: RetryPolicy,
+    *,
+    final: Callable[[Response], bool] = lambda response: False,
+    **kwargs: Any,
+) -> Response:
+    """``request``, retried as ``policy`` says: a connection that broke or timed out, and the statuses the policy
+    retries (waiting what ``Retry-After`` asks), unless ``final`` says that answer stands. What is left is returned,
+    or raised as the ``TransportError`` of the last attempt; a connection never made is not retried."""
+    while True:
+        try:
+            response = request(method, url, **kwargs)
+        except Interrupted:
+            if policy.wait_before_retry(None):
+                continue
+            raise
+        if final(response) or not policy.wait_before_retry(response.status_code, parse_retry_after(response.headers)):
+            return response
 
 
 def _tls(sock: socket.socket, host: str, pin_sha1: Optional[str], ca_path: Optional[str] = None) -> ssl.SSLSocket:

@@ -34,7 +34,6 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._errors imp
 from ansible_collections.managed_identity.azure.plugins.module_utils._retry import (
     IMDS_RETRY_STATUSES,
     RetryPolicy,
-    parse_retry_after,
 )
 
 SOURCES = ("imds", "vm_extension", "app_service", "arc", "service_fabric", "azure_ml", "cloud_shell")
@@ -421,50 +420,41 @@ def _send(
     source: str,
     purpose: Tuple[str, str] = _TOKEN_ENDPOINT,
 ) -> _http.Response:
-    timeouts = (min(float(timeout), CONNECT_TIMEOUT_CAP), float(timeout))
-    while True:
-        try:
-            response = _http.request(
-                request.method,
-                request.url,
-                params=request.params,
-                headers=request.headers,
-                data=request.data,
-                timeout=timeouts,
-                pin_sha1=request.thumbprint,
-            )
-        except ValueError as exc:
-            raise ConfigurationError("Cannot call the identity endpoint %s: %s." % (request.url, exc)) from None
-        except _http.PinMismatch as exc:
-            raise IdentityError(
-                "The server certificate of %s does not match IDENTITY_SERVER_THUMBPRINT (%s); refusing to send "
-                "the identity header. (%s)" % (request.url, request.thumbprint, exc.reason)
-            ) from None
-        except _http.TLSFailure as exc:
-            raise IdentityError("TLS failed with %s: %s" % (request.url, exc.reason)) from None
-        except _http.Unreachable as exc:
-            raise EndpointUnreachable(
-                "Could not connect to %s (source %s): %s. %s" % (request.url, source, exc.reason, purpose[1]),
-                action=purpose[0],
-            ) from None
-        except _http.TimedOut as exc:
-            if policy.wait_before_retry(None):
-                continue
-            raise IdentityError(
-                "%s did not answer within timeout %s s per attempt (%s): %s."
-                % (request.url, timeout, exc.reason, policy.summary())
-            ) from None
-        except _http.Interrupted as exc:
-            if policy.wait_before_retry(None):
-                continue
-            raise IdentityError(
-                "The connection to %s kept failing (%s): %s." % (request.url, exc.reason, policy.summary())
-            ) from None
-        if _entra_verdict(response):
-            return response
-        if policy.wait_before_retry(response.status_code, parse_retry_after(response.headers)):
-            continue
-        return response
+    try:
+        return _http.send(
+            request.method,
+            request.url,
+            policy,
+            final=_entra_verdict,
+            params=request.params,
+            headers=request.headers,
+            data=request.data,
+            timeout=(min(float(timeout), CONNECT_TIMEOUT_CAP), float(timeout)),
+            pin_sha1=request.thumbprint,
+        )
+    except ValueError as exc:
+        raise ConfigurationError("Cannot call the identity endpoint %s: %s." % (request.url, exc)) from None
+    except _http.PinMismatch as exc:
+        raise IdentityError(
+            "The server certificate of %s does not match IDENTITY_SERVER_THUMBPRINT (%s); refusing to send "
+            "the identity header. (%s)" % (request.url, request.thumbprint, exc.reason)
+        ) from None
+    except _http.TLSFailure as exc:
+        raise IdentityError("TLS failed with %s: %s" % (request.url, exc.reason)) from None
+    except _http.Unreachable as exc:
+        raise EndpointUnreachable(
+            "Could not connect to %s (source %s): %s. %s" % (request.url, source, exc.reason, purpose[1]),
+            action=purpose[0],
+        ) from None
+    except _http.TimedOut as exc:
+        raise IdentityError(
+            "%s did not answer within timeout %s s per attempt (%s): %s."
+            % (request.url, timeout, exc.reason, policy.summary())
+        ) from None
+    except _http.Interrupted as exc:
+        raise IdentityError(
+            "The connection to %s kept failing (%s): %s." % (request.url, exc.reason, policy.summary())
+        ) from None
 
 
 def _entra_verdict(response: _http.Response) -> bool:
