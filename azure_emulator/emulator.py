@@ -169,8 +169,8 @@ class Emulator:
             self.identity_endpoints[name] = {"env": {}, "unavailable": why}
         self._cleanups.extend(sources.cleanups)
         for name, app, tls, env in sources.listeners:
-            context = self.pki.server.ssl_context() if tls is True else (tls or None)
-            listener = await self._serve(name, app, _bind(self.config.host, 0), context)
+            ssl_context = self.pki.server.ssl_context() if tls is True else (tls or None)
+            listener = await self._serve(name, app, _bind(self.config.host, 0), ssl_context)
             if callable(env):
                 resolved = env(listener.base_url)
             else:
@@ -180,8 +180,11 @@ class Emulator:
     async def _serve(self, name: str, app: web.Application, sock: socket.socket, tls: ssl.SSLContext | None,
                      *, count: bool = True) -> Listener:
         if count:
-            arm_only = {"throttle": self.arm_throttle, "issuer": self.issuer} if name == "arm" else {}
-            app.middlewares.insert(0, middleware(name, self.counters, self.faults, **arm_only))
+            if name == "arm":
+                counting = middleware(name, self.counters, self.faults, throttle=self.arm_throttle, issuer=self.issuer)
+            else:
+                counting = middleware(name, self.counters, self.faults)
+            app.middlewares.insert(0, counting)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         await web.SockSite(runner, sock, ssl_context=tls).start()
