@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import rbac
+from .actions import action_matches
 
 
 class ConditionError(ValueError):
@@ -153,7 +153,7 @@ class _Parser:
             return inner
         if kind == "target":
             if value == "actionmatches":
-                return lambda ctx: rbac.action_matches(extra, ctx.action)
+                return lambda ctx: action_matches(extra, ctx.action)
             return lambda ctx: False  # control-plane requests have no sub-operations
         if kind == "attribute":
             return self.comparison(f"{value}:{extra}")

@@ -1,16 +1,20 @@
 """The Emulator: owns the world, keys, knobs, counters, faults and limits, and runs every listener.
 
-Plug-in points for the other parts of the emulator (each gets the Emulator and reads what it needs from it):
+It is the one place that wires the apps. Each Azure-facing app gets an ``AppContext`` (``context.py``: the world,
+the token issuer, the endpoints) plus the helpers it alone uses, never the Emulator:
 
-* ``azure_emulator.arm.make_app(emulator) -> web.Application`` (ARM, HTTPS)
-* ``azure_emulator.graph.make_graph_app(emulator)`` (Microsoft Graph, HTTPS)
-* ``azure_emulator.imds.make_imds_app(emulator, vm_id)`` and ``make_extension_app(emulator, vm_id)``: one listener
-  each per VM; ``vm_id`` is the VM's ARM resource ID (``emulator.world.get(vm_id)`` finds it).
-* ``azure_emulator.mi_sources.make_apps(emulator) -> list[(name, app, tls, env)]``: ``tls`` is False (HTTP), True
-  (HTTPS with ``emulator.pki.server``) or an ``ssl.SSLContext``; ``env`` is a dict whose values may contain
-  ``{base_url}`` (replaced by the listener's ``http(s)://127.0.0.1:PORT``) or a callable ``env(base_url) -> dict``.
+* ``azure_emulator.entra.make_entra_app(context, loops)`` (Entra ID, HTTPS)
+* ``azure_emulator.arm.make_app(context) -> web.Application`` (ARM, HTTPS)
+* ``azure_emulator.graph.make_graph_app(context)`` (Microsoft Graph, HTTPS)
+* ``azure_emulator.imds.make_imds_app(context, vm_id, limiter)`` and ``make_extension_app(context, vm_id)``: one
+  listener each per VM; ``vm_id`` is the VM's ARM resource ID (``context.world.get(vm_id)`` finds it).
+* ``azure_emulator.mi_sources.make_apps(context, seed) -> IdentitySources``: its ``listeners`` are
+  ``(name, app, tls, env)`` with ``tls`` False (HTTP), True (HTTPS with ``pki.server``) or an ``ssl.SSLContext``, and
+  ``env`` a dict whose values may contain ``{base_url}`` (replaced by the listener's ``http(s)://127.0.0.1:PORT``)
+  or a callable ``env(base_url) -> dict``.
 
-Every app gets ``control.middleware(emulator, service)`` added here, so plug-ins must not add it themselves.
+Every one of them gets ``middleware.middleware`` (counting, faults, ARM throttling) added here, so apps must not add
+it themselves. The control app (``control.py``) drives the Emulator through the narrow ``control.Controlled``.
 """
 
 from __future__ import annotations
@@ -33,9 +37,11 @@ from typing import Any
 from aiohttp import web
 
 from . import arm, control, entra, graph, imds, mi_sources
-from .control import Counters
+from .context import AppContext
+from .counters import Counters
 from .faults import Faults
 from .knobs import Knobs
+from .middleware import middleware
 from .mint import Minter, new_salt
 from .pki import PKI
 from .seed import build_world, load_seed
@@ -98,6 +104,7 @@ class Emulator:
         self.world: World
         self.pki: PKI
         self.issuer: TokenIssuer
+        self.context: AppContext
         self.arm_endpoint = self.authority_host = self.control_endpoint = self.graph_endpoint = ""
         self.identity_endpoints: dict[str, dict] = {}
         self.federated_token_files: dict[str, Path] = {}
@@ -126,11 +133,13 @@ class Emulator:
         self.arm_endpoint = f"https://{host}:{arm_sock.getsockname()[1]}/"
         self.graph_endpoint = f"https://{host}:{graph_sock.getsockname()[1]}/"
         self.issuer.graph_endpoint = self.graph_endpoint
+        self.context = AppContext(self.world, self.issuer, self.arm_endpoint, self.authority_host,
+                                  self.graph_endpoint)
         tls = self.pki.server.ssl_context()
         await self._serve("control", control.make_control_app(self), control_sock, None, count=False)
-        await self._serve("entra", entra.make_entra_app(self), entra_sock, tls)
-        await self._serve("arm", arm.make_app(self), arm_sock, tls)
-        await self._serve("graph", graph.make_graph_app(self), graph_sock, tls)
+        await self._serve("entra", entra.make_entra_app(self.context, self.entra_loops), entra_sock, tls)
+        await self._serve("arm", arm.make_app(self.context), arm_sock, tls)
+        await self._serve("graph", graph.make_graph_app(self.context), graph_sock, tls)
         await self._start_identity_sources()
         await self.sync_vm_listeners()
         self.world.on_vms_changed = self._schedule_vm_sync
@@ -155,9 +164,13 @@ class Emulator:
         self.world = world
 
     async def _start_identity_sources(self) -> None:
-        for name, app, tls, env in mi_sources.make_apps(self):
-            context = self.pki.server.ssl_context() if tls is True else (tls or None)
-            listener = await self._serve(name, app, _bind(self.config.host, 0), context)
+        sources = mi_sources.make_apps(self.context, self.config.seed)
+        for name, why in sources.unavailable.items():
+            self.identity_endpoints[name] = {"env": {}, "unavailable": why}
+        self._cleanups.extend(sources.cleanups)
+        for name, app, tls, env in sources.listeners:
+            ssl_context = self.pki.server.ssl_context() if tls is True else (tls or None)
+            listener = await self._serve(name, app, _bind(self.config.host, 0), ssl_context)
             if callable(env):
                 resolved = env(listener.base_url)
             else:
@@ -167,7 +180,11 @@ class Emulator:
     async def _serve(self, name: str, app: web.Application, sock: socket.socket, tls: ssl.SSLContext | None,
                      *, count: bool = True) -> Listener:
         if count:
-            app.middlewares.insert(0, control.middleware(self, name))
+            if name == "arm":
+                counting = middleware(name, self.counters, self.faults, throttle=self.arm_throttle, issuer=self.issuer)
+            else:
+                counting = middleware(name, self.counters, self.faults)
+            app.middlewares.insert(0, counting)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         await web.SockSite(runner, sock, ssl_context=tls).start()
@@ -175,10 +192,6 @@ class Emulator:
         listener = Listener(name, runner, f"{'https' if tls else 'http'}://{self.config.host}:{port}")
         self._listeners.append(listener)
         return listener
-
-    def add_cleanup(self, fn: Callable[[], Any]) -> None:
-        """Run ``fn`` at shutdown (e.g. remove a file written outside the work directory)."""
-        self._cleanups.append(fn)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -216,9 +229,9 @@ class Emulator:
             for key, vm_id in current.items():
                 if key in self._vm_listeners:
                     continue
-                imds_listener = await self._serve("imds", imds.make_imds_app(self, vm_id),
+                imds_listener = await self._serve("imds", imds.make_imds_app(self.context, vm_id, self.imds_limiter),
                                                   _bind(self.config.host, 0), None)
-                ext_listener = await self._serve("vm_extension", imds.make_extension_app(self, vm_id),
+                ext_listener = await self._serve("vm_extension", imds.make_extension_app(self.context, vm_id),
                                                  _bind(self.config.host, 0), None)
                 self._vm_listeners[key] = (imds_listener, ext_listener)
 

@@ -19,7 +19,8 @@ from .audiences import known_resource, token_audience
 from .errors import aad_error
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
+    from .context import AppContext
+    from .throttle import EntraLoopDetector
     from .world import Principal
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -40,16 +41,16 @@ def _missing(name: str) -> OAuthError:
 
 
 class EntraID:
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+    def __init__(self, context: AppContext) -> None:
+        self.context = context
 
     @property
     def tenant_id(self) -> str:
-        return self.emulator.world.tenant_id
+        return self.context.world.tenant_id
 
     @property
     def authority(self) -> str:
-        return self.emulator.authority_host
+        return self.context.authority_host
 
     # -- tenant ----------------------------------------------------------------------------------------------
     def check_tenant(self, tenant: str, *, token_request: bool) -> None:
@@ -86,7 +87,7 @@ class EntraID:
             client_id, secret = client_id or unquote_plus(user), unquote_plus(password)  # RFC 6749 2.3.1
         if not client_id:
             raise _missing("client_id")
-        principal = self.emulator.world.principal_by_client_id(client_id) if _GUID.match(client_id) else None
+        principal = self.context.world.principal_by_client_id(client_id) if _GUID.match(client_id) else None
         if principal is None:
             raise OAuthError(400, "unauthorized_client", 700016,
                              f"Application with identifier '{client_id}' was not found in the directory "
@@ -117,7 +118,7 @@ class EntraID:
         if not assertion:
             raise _missing("client_assertion")
         try:
-            claims = self.emulator.issuer.verify(assertion)
+            claims = self.context.issuer.verify(assertion)
         except Exception as exc:  # noqa: BLE001 - TokenError of any kind
             if getattr(exc, "kind", "") == "expired":
                 raise OAuthError(401, "invalid_client", 700024,
@@ -166,7 +167,7 @@ class EntraID:
         return resource
 
     def check_resource(self, resource: str) -> None:
-        if not known_resource(resource, self.emulator.arm_endpoint, self.emulator.graph_endpoint):
+        if not known_resource(resource, self.context.arm_endpoint, self.context.graph_endpoint):
             raise OAuthError(400, "invalid_resource", 500011,
                              f"The resource principal named {resource} was not found in the tenant named "
                              f"{self.tenant_id}. This can happen if the application has not been installed by the "
@@ -181,8 +182,9 @@ async def _form(request: web.Request) -> dict[str, str]:
     return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
 
 
-def make_entra_app(emulator: Emulator) -> web.Application:
-    entra = EntraID(emulator)
+def make_entra_app(context: AppContext, loops: EntraLoopDetector) -> web.Application:
+    """Entra ID for ``context``'s tenant; ``loops`` answers 429 AADSTS50196 to a client that asks too often."""
+    entra = EntraID(context)
     routes = web.RouteTableDef()
 
     def answer(request: web.Request, body: dict) -> web.Response:
@@ -212,7 +214,7 @@ def make_entra_app(emulator: Emulator) -> web.Application:
             else:
                 resource = entra.resource_from_scope(form.get("scope"))
             principal, acr = entra.authenticate(request, form)
-            if not emulator.entra_loops.allow(principal.client_id, resource):
+            if not loops.allow(principal.client_id, resource):
                 # Status and code: MSAL.NET confidential-client troubleshooting; the "error" value is unverified.
                 raise OAuthError(429, "invalid_request", 50196,
                                  "The server terminated an operation because it encountered a client request loop. "
@@ -220,7 +222,7 @@ def make_entra_app(emulator: Emulator) -> web.Application:
         except OAuthError as exc:
             return failed(request, exc)
         # Tokens for ARM are v1 tokens whichever endpoint issued them (ARM accepts v1 only).
-        token, claims = emulator.issuer.issue(principal, token_audience(resource), extra={"appidacr": acr})
+        token, claims = context.issuer.issue(principal, token_audience(resource), extra={"appidacr": acr})
         lifetime = claims["exp"] - claims["iat"]
         if v1:
             # The v1 endpoint returns every number as a string.
@@ -311,7 +313,7 @@ def make_entra_app(emulator: Emulator) -> web.Application:
             discovery_tenant(request)
         except OAuthError as exc:
             return discovery_failed(request, exc)
-        return web.json_response(emulator.issuer.jwks(f"{entra.authority}{{tenantid}}/v2.0"))
+        return web.json_response(context.issuer.jwks(f"{entra.authority}{{tenantid}}/v2.0"))
 
     @routes.get("/{tenant}/discovery/keys")
     async def keys_v1(request: web.Request) -> web.Response:
@@ -319,7 +321,7 @@ def make_entra_app(emulator: Emulator) -> web.Application:
             discovery_tenant(request)
         except OAuthError as exc:
             return discovery_failed(request, exc)
-        return web.json_response(emulator.issuer.jwks())
+        return web.json_response(context.issuer.jwks())
 
     @routes.get("/common/discovery/instance")
     async def instance_discovery(request: web.Request) -> web.Response:

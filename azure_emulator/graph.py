@@ -36,7 +36,7 @@ from .audiences import is_graph_audience
 from .tokens import TokenError
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
+    from .context import AppContext
     from .world import Principal
 
 ODATA = "https://graph.microsoft.com/v1.0/$metadata"
@@ -140,15 +140,15 @@ def _select(obj: dict, select: str | None) -> dict:
 
 # -- the app -------------------------------------------------------------------------------------------------------
 class Graph:
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+    def __init__(self, context: AppContext) -> None:
+        self.context = context
 
     @property
     def world(self) -> Any:
-        return self.emulator.world
+        return self.context.world
 
     def challenge(self) -> dict[str, str]:
-        authority = self.emulator.authority_host.rstrip("/")
+        authority = self.context.authority_host.rstrip("/")
         return {"WWW-Authenticate": f'Bearer realm="", authorization_uri="{authority}/common/oauth2/authorize", '
                                     f'client_id="00000003-0000-0000-c000-000000000000"'}
 
@@ -159,12 +159,12 @@ class Graph:
         if scheme.lower() != "bearer" or not token.strip():
             raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty.", self.challenge())
         try:
-            claims = self.emulator.issuer.verify(token.strip())
+            claims = self.context.issuer.verify(token.strip())
         except TokenError as err:
             message = ("Lifetime validation failed, the token is expired." if err.kind == "expired"
                        else "Access token validation failure.")
             raise GraphError(401, "InvalidAuthenticationToken", message, self.challenge()) from None
-        if not is_graph_audience(str(claims.get("aud", "")), self.emulator.graph_endpoint):
+        if not is_graph_audience(str(claims.get("aud", "")), self.context.graph_endpoint):
             raise GraphError(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.",
                              self.challenge())
         if str(claims.get("tid", "")).lower() != self.world.tenant_id.lower():
@@ -213,7 +213,7 @@ class Graph:
         if start + top < len(items):
             params = {k: v for k, v in query.items() if k != "$skiptoken"}
             params["$skiptoken"] = str(start + top)
-            next_url = self.emulator.graph_endpoint.rstrip("/") + request.path
+            next_url = self.context.graph_endpoint.rstrip("/") + request.path
             body["@odata.nextLink"] = f"{next_url}?{urlencode(params)}"
         return body
 
@@ -265,8 +265,8 @@ def error_response(request: web.Request, err: GraphError) -> web.Response:
                         headers={"request-id": request_id, "client-request-id": client_request_id, **err.headers})
 
 
-def make_graph_app(emulator: Emulator) -> web.Application:
-    graph = Graph(emulator)
+def make_graph_app(context: AppContext) -> web.Application:
+    graph = Graph(context)
 
     async def handle(request: web.Request) -> web.Response:
         path = request.path.rstrip("/")

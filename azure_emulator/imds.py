@@ -15,11 +15,15 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from .audiences import known_resource, token_audience
+
+if TYPE_CHECKING:
+    from .context import AppContext
+    from .throttle import ImdsLimiter
 
 # Versions the IMDS front end accepts (azure-docs instance-metadata-service.md "Supported API versions", plus the
 # swagger's 2023-07-01). The identity endpoints exist since 2018-02-01 ("use 2018-02-01 or later", how-to-use-vm-token).
@@ -66,14 +70,14 @@ ERR_MULTIPLE_UAMI = {
 SELECTORS = ("client_id", "object_id", "msi_res_id", "mi_res_id")
 
 
-def resource_known(emulator: Any, resource: str) -> bool:
+def resource_known(context: AppContext, resource: str) -> bool:
     """Whether the tenant knows the resource: a well-known Azure API, the emulator's own ARM endpoint, or an
     application of the tenant by client id or ``api://<client id>``."""
-    if known_resource(resource, emulator.arm_endpoint, emulator.graph_endpoint):
+    if known_resource(resource, context.arm_endpoint, context.graph_endpoint):
         return True
     wanted = resource.strip().rstrip("/").lower()
     app_id = wanted[len("api://"):] if wanted.startswith("api://") else wanted
-    principal = emulator.world.principal_by_client_id(app_id)
+    principal = context.world.principal_by_client_id(app_id)
     return principal is not None and principal.kind == "application"
 
 
@@ -89,9 +93,9 @@ def aadsts500011(resource: str, tenant_id: str) -> str:
     )
 
 
-def issue_mi_token(emulator: Any, principal: Any, resource: str) -> tuple[str, dict]:
+def issue_mi_token(context: AppContext, principal: Any, resource: str) -> tuple[str, dict]:
     """A v1 token for a managed identity; ``aud`` is the resource exactly as requested."""
-    return emulator.issuer.issue(principal, token_audience(resource), version="1.0")
+    return context.issuer.issue(principal, token_audience(resource), version="1.0")
 
 
 def uami_principal(world: Any, uami_id: str, entry: dict | None) -> Any | None:
@@ -104,10 +108,9 @@ def uami_principal(world: Any, uami_id: str, entry: dict | None) -> Any | None:
 
 
 @contextlib.asynccontextmanager
-async def imds_slot(emulator: Any, vm_id: str) -> AsyncIterator[bool]:
+async def imds_slot(limiter: ImdsLimiter, vm_id: str) -> AsyncIterator[bool]:
     """IMDS managed-identity limits: 20 requests/s and 5 concurrent per VM (instance-metadata-service.md,
     "Rate limiting"); yields False when the request must get 429."""
-    limiter = emulator.imds_limiter
     admitted = limiter.acquire(vm_id)
     try:
         yield admitted
@@ -239,21 +242,22 @@ def token_body(token: str, claims: dict, resource: str, principal: Any, now: flo
     return body
 
 
-def _tenant_id(emulator: Any) -> str:
-    return emulator.world.tenant_id
+def _tenant_id(context: AppContext) -> str:
+    return context.world.tenant_id
 
 
 class ImdsApp:
     """Handlers for one VM's IMDS listener."""
 
-    def __init__(self, emulator: Any, vm_id: str):
-        self.emulator = emulator
+    def __init__(self, context: AppContext, vm_id: str, limiter: ImdsLimiter):
+        self.context = context
         self.vm_id = vm_id
+        self.limiter = limiter
         self.cache = TokenCache()
 
     @property
     def world(self) -> Any:
-        return self.emulator.world
+        return self.context.world
 
     def vm(self) -> dict | None:
         return self.world.get(self.vm_id)
@@ -271,7 +275,7 @@ class ImdsApp:
         repeated = repeated_parameter(request)
         if repeated:
             return _token_error(400, "invalid_request", f"Query parameter '{repeated}' is repeated")
-        async with imds_slot(self.emulator, self.vm_id) as admitted:
+        async with imds_slot(self.limiter, self.vm_id) as admitted:
             if not admitted:
                 return _token_error(429, "too_many_requests", "Too many requests")
             return self._token(request)
@@ -299,12 +303,12 @@ class ImdsApp:
         principal, error = VmIdentity(self.world, self.vm()).select(name, query.get(name) if name else None)
         if error is not None:
             return _json(400, error)
-        if not resource_known(self.emulator, resource):
-            return _token_error(400, "invalid_resource", aadsts500011(resource, _tenant_id(self.emulator)))
+        if not resource_known(self.context, resource):
+            return _token_error(400, "invalid_resource", aadsts500011(resource, _tenant_id(self.context)))
         now = self.world.now()
         entry = None if bypass == "true" else self.cache.get(principal.object_id, resource, now)
         if entry is None:
-            entry = issue_mi_token(self.emulator, principal, resource)
+            entry = issue_mi_token(self.context, principal, resource)
             self.cache.put(principal.object_id, resource, entry)
         return _json(200, token_body(entry[0], entry[1], resource, principal, now))
 
@@ -318,7 +322,7 @@ class ImdsApp:
             return _version_error(missing=True)
         if version not in API_VERSIONS or version < IDENTITY_MIN_VERSION:
             return _version_error(missing=False)
-        return _json(200, {"tenantId": _tenant_id(self.emulator)})
+        return _json(200, {"tenantId": _tenant_id(self.context)})
 
     # -- instance metadata -----------------------------------------------------------------------------------------
 
@@ -350,7 +354,7 @@ class ImdsApp:
         vm = self.vm()
         if vm is None:
             return _json(404, {"error": "Not found"})
-        document = instance_document(vm, version, self.emulator.world)
+        document = instance_document(vm, version, self.context.world)
         node: Any = document
         for part in [p for p in request.match_info.get("path", "").split("/") if p]:
             if isinstance(node, dict) and part in node:
@@ -512,8 +516,8 @@ class ExtensionApp:
     """The legacy MSI VM extension (localhost:50342): ``GET /oauth2/token?resource=...``, no api-version
     (azure-docs how-to-use-vm-token.md @53bdff62)."""
 
-    def __init__(self, emulator: Any, vm_id: str):
-        self.emulator = emulator
+    def __init__(self, context: AppContext, vm_id: str):
+        self.context = context
         self.vm_id = vm_id
         self.cache = TokenCache()
 
@@ -529,7 +533,7 @@ class ExtensionApp:
         given = [name for name in ("client_id", "object_id") if name in query]
         if len(given) > 1:
             return _token_error(400, "invalid_request", "Only one of client_id or object_id can be specified")
-        world = self.emulator.world
+        world = self.context.world
         identity = VmIdentity(world, world.get(self.vm_id))
         if identity.system is None and not identity.user:
             # "unauthorized_client: ... the VM isn't configured properly" (how-to-use-vm-token.md @53bdff62).
@@ -541,12 +545,12 @@ class ExtensionApp:
         principal, error = identity.select(name, query.get(name) if name else None)
         if error is not None:
             return _json(400, error)
-        if not resource_known(self.emulator, resource):
+        if not resource_known(self.context, resource):
             return _token_error(400, "invalid_resource", aadsts500011(resource, world.tenant_id))
         now = world.now()
         entry = self.cache.get(principal.object_id, resource, now)
         if entry is None:
-            entry = issue_mi_token(self.emulator, principal, resource)
+            entry = issue_mi_token(self.context, principal, resource)
             self.cache.put(principal.object_id, resource, entry)
         return _json(200, token_body(entry[0], entry[1], resource, principal, now, legacy=True))
 
@@ -555,8 +559,9 @@ class ExtensionApp:
         return _token_error(401, "unknown_source", f"Unknown Source {request.path_qs}")
 
 
-def make_imds_app(emulator: Any, vm_id: str) -> web.Application:
-    handlers = ImdsApp(emulator, vm_id)
+def make_imds_app(context: AppContext, vm_id: str, limiter: ImdsLimiter) -> web.Application:
+    """IMDS for the VM whose ARM resource ID is ``vm_id``; ``limiter`` holds IMDS's per-VM rate limits."""
+    handlers = ImdsApp(context, vm_id, limiter)
     app = web.Application()
     app.router.add_route("*", "/metadata/identity/oauth2/token", handlers.token)
     app.router.add_route("*", "/metadata/identity/info", handlers.info)
@@ -567,8 +572,8 @@ def make_imds_app(emulator: Any, vm_id: str) -> web.Application:
     return app
 
 
-def make_extension_app(emulator: Any, vm_id: str) -> web.Application:
-    handlers = ExtensionApp(emulator, vm_id)
+def make_extension_app(context: AppContext, vm_id: str) -> web.Application:
+    handlers = ExtensionApp(context, vm_id)
     app = web.Application()
     app.router.add_route("*", "/oauth2/token", handlers.token)
     app.router.add_route("*", "/{tail:.*}", handlers.unknown_source)

@@ -19,13 +19,17 @@ import ssl
 import tempfile
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from .imds import aadsts500011, issue_mi_token, metadata_header_ok, resource_known
 from .seed import SeedError, load_seed
+
+if TYPE_CHECKING:
+    from .context import AppContext
 
 # Used when the seed declares no identity_hosts: one host of each kind, in the first subscription and resource
 # group, with a system-assigned identity (Cloud Shell: a signed-in user).
@@ -54,12 +58,12 @@ MI_LIFETIME_USER = 3599  # a signed-in user's access token lives about an hour, 
 class Host:
     """A declared identity host, resolved against the world on each request (so ARM changes show at once)."""
 
-    def __init__(self, emulator: Any, spec: dict):
-        self.emulator = emulator
+    def __init__(self, context: AppContext, spec: dict):
+        self.context = context
         self.kind = spec["kind"]
         self.name = spec["name"]
         self.spec = spec
-        world = emulator.world
+        world = context.world
         sub = spec.get("subscription_id") or next(iter(world.subscriptions.values()), {}).get("subscriptionId", "")
         rg = spec.get("resource_group") or _first_resource_group(world, sub)
         provider = HOST_PROVIDERS.get(self.kind)
@@ -68,7 +72,7 @@ class Host:
 
     @property
     def world(self) -> Any:
-        return self.emulator.world
+        return self.context.world
 
     def _stable_guid(self, purpose: str) -> str:
         # Stable across restarts and POST /reset: derived from the tenant and the host, not random.
@@ -142,9 +146,9 @@ def _mirid(resource_id: str) -> str:
     return "/".join("resourcegroups" if p.lower() == "resourcegroups" else p for p in parts)
 
 
-def identity_hosts(emulator: Any) -> list[Host]:
+def identity_hosts(context: AppContext, seed: str | Path | dict | None) -> list[Host]:
     """The seed's ``identity_hosts`` (the seed the world was built from), else ``DEFAULT_IDENTITY_HOSTS``."""
-    specs = load_seed(emulator.config.seed).get("identity_hosts", DEFAULT_IDENTITY_HOSTS)
+    specs = load_seed(seed).get("identity_hosts", DEFAULT_IDENTITY_HOSTS)
     if not isinstance(specs, list):
         raise SeedError("seed: 'identity_hosts' must be a list of mappings with 'kind' and 'name'")
     known = sorted([*HOST_PROVIDERS, "cloud_shell"])
@@ -152,7 +156,7 @@ def identity_hosts(emulator: Any) -> list[Host]:
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or spec.get("kind") not in known:
             raise SeedError(f"seed: identity_hosts[{i}] needs 'name' and 'kind' (one of {', '.join(known)}); "
                             f"got {spec!r}")
-    return [Host(emulator, spec) for spec in specs]
+    return [Host(context, spec) for spec in specs]
 
 
 # -- helpers --------------------------------------------------------------------------------------------------------
@@ -174,8 +178,8 @@ def _secret_matches(given: str | None, expected: str) -> bool:
     return given is not None and secrets.compare_digest(given.encode(), expected.encode())
 
 
-def _token(emulator: Any, principal: Any, resource: str) -> tuple[str, dict]:
-    return issue_mi_token(emulator, principal, resource)
+def _token(context: AppContext, principal: Any, resource: str) -> tuple[str, dict]:
+    return issue_mi_token(context, principal, resource)
 
 
 # -- App Service / Functions (2019-08-01, and the 2017-09-01 "MSI_ENDPOINT" form) ----------------------------------
@@ -184,8 +188,8 @@ class AppService:
     """``GET {IDENTITY_ENDPOINT}?resource=&api-version=2019-08-01`` with ``X-IDENTITY-HEADER``, or
     ``api-version=2017-09-01`` with ``secret`` (azure-docs app-service/overview-managed-identity.md)."""
 
-    def __init__(self, emulator: Any, host: Host, secret: str):
-        self.emulator = emulator
+    def __init__(self, context: AppContext, host: Host, secret: str):
+        self.context = context
         self.host = host
         self.secret = secret
 
@@ -217,9 +221,9 @@ class AppService:
         principal = self.host.select(by, value)
         if principal is None:
             return self._error(400, "Unable to load the proper Managed Identity.")
-        if not resource_known(self.emulator, resource):
-            return self._error(500, aadsts500011(resource, self.emulator.world.tenant_id))
-        token, claims = _token(self.emulator, principal, resource)
+        if not resource_known(self.context, resource):
+            return self._error(500, aadsts500011(resource, self.context.world.tenant_id))
+        token, claims = _token(self.context, principal, resource)
         return _json(200, {
             "access_token": token,
             "expires_on": str(int(claims["exp"])),
@@ -239,9 +243,9 @@ class AppService:
         principal = self.host.select("client_id" if client_id else None, client_id)
         if principal is None:
             return self._error(400, "Unable to load the proper Managed Identity.")
-        if not resource_known(self.emulator, resource):
-            return self._error(500, aadsts500011(resource, self.emulator.world.tenant_id))
-        token, claims = _token(self.emulator, principal, resource)
+        if not resource_known(self.context, resource):
+            return self._error(500, aadsts500011(resource, self.context.world.tenant_id))
+        token, claims = _token(self.context, principal, resource)
         expires = dt.datetime.fromtimestamp(int(claims["exp"]), dt.timezone.utc)
         return _json(200, {
             "access_token": token,
@@ -262,8 +266,8 @@ class Arc:
 
     VERSIONS = ("2019-08-15", "2019-11-01", "2020-06-01")
 
-    def __init__(self, emulator: Any, host: Host, key_dir: Path = ARC_TOKENS_DIR):
-        self.emulator = emulator
+    def __init__(self, context: AppContext, host: Host, key_dir: Path = ARC_TOKENS_DIR):
+        self.context = context
         self.host = host
         self.key_dir = key_dir
         self.keys: dict[str, Path] = {}   # key contents -> file
@@ -307,10 +311,10 @@ class Arc:
         principal = self.host.system_principal()
         if principal is None:
             return self._error(400, "invalid_request", "Identity not found")
-        if not resource_known(self.emulator, resource):
-            return self._error(400, "invalid_resource", aadsts500011(resource, self.emulator.world.tenant_id))
-        token, claims = _token(self.emulator, principal, resource)
-        now = int(self.emulator.world.now())
+        if not resource_known(self.context, resource):
+            return self._error(400, "invalid_resource", aadsts500011(resource, self.context.world.tenant_id))
+        token, claims = _token(self.context, principal, resource)
+        now = int(self.context.world.now())
         return _json(200, {
             "access_token": token,
             "expires_in": str(int(claims["exp"]) - now),
@@ -337,8 +341,8 @@ class ServiceFabric:
 
     VERSION = "2019-07-01-preview"
 
-    def __init__(self, emulator: Any, host: Host, secret: str):
-        self.emulator = emulator
+    def __init__(self, context: AppContext, host: Host, secret: str):
+        self.context = context
         self.host = host
         self.secret = secret
 
@@ -370,9 +374,9 @@ class ServiceFabric:
         if principal is None:
             return self._error(404, "ManagedIdentityNotFound",
                                "Managed identity not found for the specified application host.")
-        if not resource_known(self.emulator, resource):
+        if not resource_known(self.context, resource):
             return self._error(500, "InternalServerError", "An error occurred.")
-        token, claims = _token(self.emulator, principal, resource)
+        token, claims = _token(self.context, principal, resource)
         return _json(200, {"token_type": "Bearer", "access_token": token, "expires_on": int(claims["exp"]),
                            "resource": resource})
 
@@ -415,8 +419,8 @@ class AzureML:
     """``GET {MSI_ENDPOINT}?api-version=2017-09-01&resource=`` with ``secret``; ``clientid`` picks a user-assigned
     identity (msal ``_obtain_token_on_machine_learning``: "known bug in Azure ML 2017 API")."""
 
-    def __init__(self, emulator: Any, host: Host, secret: str):
-        self.emulator = emulator
+    def __init__(self, context: AppContext, host: Host, secret: str):
+        self.context = context
         self.host = host
         self.secret = secret
 
@@ -443,11 +447,11 @@ class AzureML:
         principal = self.host.select(by, value)
         if principal is None:
             return self._error(400, "Identity not found")
-        if not resource_known(self.emulator, resource):
+        if not resource_known(self.context, resource):
             return _json(400, {"error": "invalid_resource",
-                               "error_description": aadsts500011(resource, self.emulator.world.tenant_id)})
-        token, claims = _token(self.emulator, principal, resource)
-        now = int(self.emulator.world.now())
+                               "error_description": aadsts500011(resource, self.context.world.tenant_id)})
+        token, claims = _token(self.context, principal, resource)
+        now = int(self.context.world.now())
         return _json(200, {
             "access_token": token,
             "expires_in": int(claims["exp"]) - now,
@@ -466,8 +470,8 @@ class CloudShell:
 
     AZURE_PORTAL_APP_ID = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
 
-    def __init__(self, emulator: Any, host: Host):
-        self.emulator = emulator
+    def __init__(self, context: AppContext, host: Host):
+        self.context = context
         self.host = host
 
     def _error(self, status: int, code: str, message: str) -> web.Response:
@@ -484,15 +488,15 @@ class CloudShell:
         if not resource:
             return self._error(400, "BadRequest", "Required form field 'resource' is missing")
         user = self.host.system_principal()
-        if not resource_known(self.emulator, str(resource)):
-            return self._error(400, "BadRequest", aadsts500011(str(resource), self.emulator.world.tenant_id))
+        if not resource_known(self.context, str(resource)):
+            return self._error(400, "BadRequest", aadsts500011(str(resource), self.context.world.tenant_id))
         upn = self.host.spec.get("user_principal_name", f"{self.host.name}@contoso.onmicrosoft.com")
-        token, claims = self.emulator.issuer.issue(user, str(resource), version="1.0", lifetime=MI_LIFETIME_USER,
+        token, claims = self.context.issuer.issue(user, str(resource), version="1.0", lifetime=MI_LIFETIME_USER,
                                                    extra={
             "idtyp": "user", "scp": "user_impersonation", "upn": upn, "unique_name": upn,
             "name": user.display_name, "amr": ["pwd"], "appid": self.AZURE_PORTAL_APP_ID, "appidacr": "0",
         })
-        now = int(self.emulator.world.now())
+        now = int(self.context.world.now())
         return _json(200, {
             "access_token": token,
             "refresh_token": "",
@@ -515,52 +519,63 @@ def _app(path: str, handler: Callable) -> web.Application:
 Env = Callable[[str], dict[str, str]]
 
 
-def make_apps(emulator: Any) -> list[tuple[str, web.Application, ssl.SSLContext | bool, Env]]:
-    """``(name, app, tls, env)`` per listener, for the first identity host of each kind; ``env(base_url)`` gives the
-    variables the platform sets. The Emulator adds the counting/fault middleware and serves them."""
-    listeners: list[tuple[str, web.Application, ssl.SSLContext | bool, Env]] = []
+@dataclass
+class IdentitySources:
+    """What ``make_apps`` hands the Emulator to serve, report and clean up."""
+
+    listeners: list[tuple[str, web.Application, ssl.SSLContext | bool, Env]] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)  # source name -> why it is not served
+    cleanups: list[Callable[[], None]] = field(default_factory=list)  # run at shutdown
+
+
+def make_apps(context: AppContext, seed: str | Path | dict | None) -> IdentitySources:
+    """The first identity host of each kind in ``seed``: one ``(name, app, tls, env)`` per listener (``env(base_url)``
+    gives the variables the platform sets), the sources it cannot serve and why, and what to remove at shutdown.
+    The Emulator adds the counting/fault middleware and serves them."""
+    sources = IdentitySources()
+    listeners = sources.listeners
     seen: set[str] = set()
-    for host in identity_hosts(emulator):
+    for host in identity_hosts(context, seed):
         if host.kind in seen:
             continue
         seen.add(host.kind)
         host.system_principal()
         if host.kind == "app_service":
             secret = str(uuid.uuid4())  # IDENTITY_HEADER is a GUID that the platform rotates
-            handler = AppService(emulator, host, secret)
+            handler = AppService(context, host, secret)
             listeners.append(("app_service", _app("/msi/token", handler.handle), False,
                               lambda base, s=secret: {"IDENTITY_ENDPOINT": f"{base}/msi/token", "IDENTITY_HEADER": s}))
             listeners.append(("app_service_2017", _app("/msi/token", handler.handle), False,
                               lambda base, s=secret: {"MSI_ENDPOINT": f"{base}/msi/token", "MSI_SECRET": s}))
         elif host.kind == "arc":
             if os.geteuid() != 0:
-                emulator.identity_endpoints["arc"] = {"env": {}, "unavailable": (
+                sources.unavailable["arc"] = (
                     f"the Arc endpoint writes its challenge key files to {ARC_TOKENS_DIR}, which needs root as the "
-                    "real agent does; run the emulator as root to serve it")}
+                    "real agent does; run the emulator as root to serve it")
                 continue
             ARC_TOKENS_DIR.mkdir(parents=True, exist_ok=True)
-            arc = Arc(emulator, host)
-            emulator.add_cleanup(arc.cleanup)
+            arc = Arc(context, host)
+            sources.cleanups.append(arc.cleanup)
             listeners.append(("arc", _app("/metadata/identity/oauth2/token", arc.handle), False,
                               lambda base: {"IDENTITY_ENDPOINT": f"{base}/metadata/identity/oauth2/token",
                                             "IMDS_ENDPOINT": base}))
         elif host.kind == "service_fabric":
             secret = secrets.token_hex(16)
-            context, thumbprint = self_signed_context()
-            handler = ServiceFabric(emulator, host, secret)
-            listeners.append(("service_fabric", _app("/metadata/identity/oauth2/token", handler.handle), context,
+            tls, thumbprint = self_signed_context()
+            handler = ServiceFabric(context, host, secret)
+            listeners.append(("service_fabric", _app("/metadata/identity/oauth2/token", handler.handle), tls,
                               lambda base, s=secret, t=thumbprint: {
                                   "IDENTITY_ENDPOINT": f"{base}/metadata/identity/oauth2/token",
                                   "IDENTITY_HEADER": s, "IDENTITY_SERVER_THUMBPRINT": t,
                                   "IDENTITY_API_VERSION": ServiceFabric.VERSION}))
         elif host.kind == "azure_ml":
             secret = secrets.token_hex(16)
-            handler = AzureML(emulator, host, secret)
+            handler = AzureML(context, host, secret)
             listeners.append(("azure_ml", _app("/MSI/token", handler.handle), False,
                               lambda base, s=secret: {"MSI_ENDPOINT": f"{base}/MSI/token", "MSI_SECRET": s}))
         elif host.kind == "cloud_shell":
-            handler = CloudShell(emulator, host)
+            handler = CloudShell(context, host)
             listeners.append(("cloud_shell", _app("/oauth2/token", handler.handle), False,
                               lambda base: {"MSI_ENDPOINT": f"{base}/oauth2/token",
                                             "AZUREPS_HOST_ENVIRONMENT": "cloud-shell/1.0", "ACC_CLOUD": "PROD"}))
-    return listeners
+    return sources

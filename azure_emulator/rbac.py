@@ -24,13 +24,13 @@ Identity Operator, Managed Identity Contributor) in the shape ``GET roleDefiniti
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from . import conditions
+from .actions import action_matches
 
 BUILTIN_ROLES_PATH = Path(__file__).parent / "data" / "builtin_roles.json"
 
@@ -38,18 +38,6 @@ BUILTIN_ROLES_PATH = Path(__file__).parent / "data" / "builtin_roles.json"
 def load_builtin_roles() -> list[dict]:
     with BUILTIN_ROLES_PATH.open(encoding="utf-8") as handle:
         return json.load(handle)
-
-
-@lru_cache(maxsize=4096)
-def _pattern(action_pattern: str) -> re.Pattern[str]:
-    regex = re.escape(action_pattern).replace(r"\*", ".*")
-    # "a/*/b" also matches "a/b": the wildcard may stand for zero segments.
-    regex = regex.replace("/.*/", "/(?:.*/)?")
-    return re.compile(regex, re.IGNORECASE)
-
-
-def action_matches(action_pattern: str, action: str) -> bool:
-    return _pattern(action_pattern).fullmatch(action) is not None
 
 
 def role_grants(definition: dict, action: str) -> bool:

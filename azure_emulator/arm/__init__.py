@@ -6,12 +6,15 @@ by RBAC (see ``app.py`` for routing, ``auth.py``, ``../rbac.py``)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from . import authorization, compute, groups, identities, metadata, network
 from .app import ArmApp, Route
+
+if TYPE_CHECKING:
+    from ..context import AppContext
 
 SUB = r"/subscriptions/(?P<sub>[^/]+)"
 RG = SUB + r"/resourceGroups/(?P<rg>[^/]+)"
@@ -80,12 +83,11 @@ ROUTES = [
 ]
 
 
-def make_app(emulator: Any) -> web.Application:
-    """The ARM aiohttp application for ``emulator`` (needs ``world``, ``issuer``, ``arm_endpoint``,
-    ``authority_host``)."""
-    arm = ArmApp(emulator, ROUTES)
+def make_app(context: AppContext) -> web.Application:
+    """The ARM aiohttp application over ``context``'s world, verifying tokens with its issuer."""
+    arm = ArmApp(context, ROUTES)
     arm.compute_ops = compute.Operations()
-    # The emulator adds control.middleware (counters, faults, throttling) to every app it serves.
+    # The Emulator adds middleware.middleware (counters, faults, throttling) to every app it serves.
     app = web.Application()
     app["arm"] = arm
     app.router.add_route("*", "/{tail:.*}", arm.handle)

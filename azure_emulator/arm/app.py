@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -21,6 +21,9 @@ from ..rbac import Rbac
 from . import errors, versions
 from .auth import Authenticator, Caller
 from .errors import ArmError
+
+if TYPE_CHECKING:
+    from ..context import AppContext
 
 Handler = Callable[["Ctx"], Awaitable[web.Response]]
 
@@ -43,8 +46,8 @@ class Ctx:
         self.request = request
         self.params = params
         self.route = route
-        self.emulator = app.emulator
-        self.world = app.emulator.world
+        self.context = app.context
+        self.world = app.context.world
         self.rbac = app.rbac
         self.caller: Caller | None = None
         self.api_version: str = request.query.get("api-version", "")
@@ -85,7 +88,7 @@ class Ctx:
                                               abac=abac)
 
     def url(self, path: str, **query: str) -> str:
-        return self.emulator.arm_endpoint.rstrip("/") + path + ("?" + urlencode(query) if query else "")
+        return self.context.arm_endpoint.rstrip("/") + path + ("?" + urlencode(query) if query else "")
 
     def page(self, items: list[dict]) -> dict:
         """One page of a list with ``nextLink`` carrying ``$skiptoken`` (the knob ``page_size`` sets the size)."""
@@ -120,18 +123,12 @@ def respond(status: int, body: Any = None, headers: dict[str, str] | None = None
 
 
 class ArmApp:
-    def __init__(self, emulator: Any, routes: list[Route]) -> None:
-        self.emulator = emulator
+    def __init__(self, context: AppContext, routes: list[Route]) -> None:
+        self.context = context
         self.routes = routes
-        self._rbac = Rbac(emulator.world)
-        self.auth = Authenticator(emulator)
+        self.rbac = Rbac(context.world)
+        self.auth = Authenticator(context)
         self.compute_ops: Any = None  # compute.Operations, set by make_app
-
-    @property
-    def rbac(self) -> Rbac:
-        if self._rbac.world is not self.emulator.world:
-            self._rbac = Rbac(self.emulator.world)
-        return self._rbac
 
     def match(self, path: str, method: str) -> tuple[Route | None, dict[str, str], bool]:
         """(route, params, path_known): path_known is True when a route matches the path but not the method."""

@@ -11,11 +11,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING
 
 import jwt
 
 from .errors import ArmError
+
+if TYPE_CHECKING:
+    from ..context import AppContext
 
 ARM_AUDIENCES = (
     "https://management.core.windows.net/",
@@ -42,18 +45,18 @@ def us_time(ts: float) -> str:
 
 
 class Authenticator:
-    def __init__(self, emulator: Any) -> None:
-        self.emulator = emulator
+    def __init__(self, context: AppContext) -> None:
+        self.context = context
         self._verified: dict[str, dict] = {}
 
     @property
     def audiences(self) -> tuple[str, ...]:
-        arm = self.emulator.arm_endpoint
+        arm = self.context.arm_endpoint
         return ARM_AUDIENCES + (arm.rstrip("/") + "/", arm.rstrip("/"))
 
     def challenge(self, description: str) -> dict[str, str]:
-        authority = self.emulator.authority_host.rstrip("/")
-        tenant = self.emulator.world.tenant_id
+        authority = self.context.authority_host.rstrip("/")
+        tenant = self.context.world.tenant_id
         return {"WWW-Authenticate": f'Bearer authorization_uri="{authority}/{tenant}", error="invalid_token", '
                                     f'error_description="{description}"'}
 
@@ -80,7 +83,7 @@ class Authenticator:
         from ..tokens import TokenError
 
         try:
-            claims = self.emulator.issuer.verify(token)
+            claims = self.context.issuer.verify(token)
         except TokenError as err:
             if err.kind == "expired":
                 raise self._expired(token, now) from None
@@ -91,11 +94,11 @@ class Authenticator:
             raise self.fail("InvalidAuthenticationTokenAudience",
                             f"The access token has been obtained for wrong audience or resource '{aud}'. It should "
                             f"exactly match with one of the allowed audiences {allowed}.")
-        tenant = self.emulator.world.tenant_id
+        tenant = self.context.world.tenant_id
         expected = (f"https://sts.windows.net/{tenant}/", f"https://login.microsoftonline.com/{tenant}/v2.0")
         issuer = claims.get("iss", "")
         if issuer.lower() not in expected or str(claims.get("tid", "")).lower() != tenant.lower():
-            authority = self.emulator.authority_host.rstrip("/")
+            authority = self.context.authority_host.rstrip("/")
             raise self.fail("InvalidAuthenticationTokenTenant",
                             f"The access token is from the wrong issuer '{issuer}'. It must match the tenant "
                             f"'https://sts.windows.net/{tenant}/' associated with this subscription. Please use the "

@@ -17,8 +17,8 @@ from .app import Ctx, respond
 
 
 def _cloud(ctx: Ctx) -> dict:
-    arm = ctx.emulator.arm_endpoint.rstrip("/") + "/"
-    login = ctx.emulator.authority_host.rstrip("/") + "/"
+    arm = ctx.context.arm_endpoint.rstrip("/") + "/"
+    login = ctx.context.authority_host.rstrip("/") + "/"
     return {
         "portal": arm,
         "authentication": {
@@ -53,7 +53,7 @@ def _cloud(ctx: Ctx) -> dict:
         "activeDirectoryDataLake": "https://datalake.azure.net/",
         "sqlManagement": "https://management.core.windows.net:8443/",
         # azure-cli uses this both as Graph's base URL and as its token resource, so it names the emulator's Graph.
-        "microsoftGraphResourceId": ctx.emulator.graph_endpoint.rstrip("/") + "/",
+        "microsoftGraphResourceId": ctx.context.graph_endpoint.rstrip("/") + "/",
         "appInsightsResourceId": "https://api.applicationinsights.io",
         "appInsightsTelemetryChannelResourceId": "https://dc.applicationinsights.azure.com/v2/track",
         "attestationResourceId": "https://attest.azure.net",
