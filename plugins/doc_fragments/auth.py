@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The shared auth options of every controller-side module; the argspec is plugins/module_utils/_options.py.
+    # The shared auth options of every controller-side module; the argspec is plugins/module_utils/_auth_options.py.
     DOCUMENTATION = r"""
 options:
   auth_source:

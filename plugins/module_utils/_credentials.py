@@ -4,7 +4,7 @@
 """Operator credentials for ARM calls from the controller.
 
 ``auth_source`` selects one: ``service_principal`` (client secret), ``workload_identity``
-(federated token file), ``managed_identity`` (the host's own identity, via ``_identity``),
+(federated token file), ``managed_identity`` (the host's own identity, via ``_host_identity_endpoints``),
 ``cli`` (``az account get-access-token``), ``token`` (a token given as is), or ``auto``, which
 tries them in that order, like the Azure SDKs' DefaultAzureCredential, with the SDKs' own
 environment variables. Secrets never reach a message: errors carry Azure's text and IDs only,
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, List, Mapping, Optional, Protocol, Tuple
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _identity, _token_cache
+from ansible_collections.managed_identity.azure.plugins.module_utils import _host_identity_endpoints, _token_cache
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import Cloud
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
     AuthenticationError,
@@ -269,7 +269,8 @@ class EntraClientCredential(_CachedCredential):
 
 
 class ManagedIdentityCredential(_CachedCredential):
-    """The identity of the host running the module (IMDS and the other sources), through ``_identity``."""
+    """The identity of the host running the module (IMDS and the other sources), through
+    ``_host_identity_endpoints``."""
 
     name = "managed_identity"
 
@@ -310,11 +311,14 @@ class ManagedIdentityCredential(_CachedCredential):
 
     def cache_key(self) -> _token_cache.CacheKey:
         return _token_cache.CacheKey(
-            _identity.token_endpoint("auto", None, self._environ), "", self._selector, self.cloud.arm_audience
+            _host_identity_endpoints.token_endpoint("auto", None, self._environ),
+            "",
+            self._selector,
+            self.cloud.arm_audience,
         )
 
     def _fetch(self) -> AccessToken:
-        token = _identity.get_token(
+        token = _host_identity_endpoints.get_token(
             self.cloud.arm_audience,
             client_id=self.client_id,
             object_id=self.object_id,

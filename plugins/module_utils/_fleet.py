@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
+from ansible_collections.managed_identity.azure.plugins.module_utils._arm_identities import COMPUTE_API_VERSION
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
-from ansible_collections.managed_identity.azure.plugins.module_utils._identities import COMPUTE_API_VERSION
 
 NETWORK_API_VERSION = "2024-05-01"
 HOST_ADDRESSES = ("private_ip", "public_ip")

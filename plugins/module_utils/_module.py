@@ -16,13 +16,13 @@ from typing import Any, Dict, Mapping, NoReturn, Optional
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _arm, _credentials
-from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import Cloud, resolve_cloud
-from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
-from ansible_collections.managed_identity.azure.plugins.module_utils._options import (
+from ansible_collections.managed_identity.azure.plugins.module_utils._auth_options import (
     AUTH_MUTUALLY_EXCLUSIVE,
     auth_params,
     merge_argument_spec,
 )
+from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import Cloud, resolve_cloud
+from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
 
 
 def cloud_from_params(params: Mapping[str, Any], environ: Mapping[str, str]) -> Cloud:
@@ -55,7 +55,7 @@ def client_from_params(
 
 
 class AzureModule:
-    """AnsibleModule plus the shared auth options (see ``_options``) and an ARM client."""
+    """AnsibleModule plus the shared auth options (see ``_auth_options``) and an ARM client."""
 
     def __init__(self, argument_spec: Dict[str, Any], **kwargs: Any) -> None:
         mutually_exclusive = list(kwargs.pop("mutually_exclusive", None) or []) + AUTH_MUTUALLY_EXCLUSIVE

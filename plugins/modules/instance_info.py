@@ -18,7 +18,7 @@ description:
 author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
-  - managed_identity.azure.identity.connection
+  - managed_identity.azure.host_identity.connection
 attributes:
   check_mode:
     support: full
@@ -103,11 +103,11 @@ tags:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity import (
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import (
     describe_instance,
     get_instance_metadata,
 )
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity_options import (
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_options import (
     CONNECTION_ARGSPEC,
     OptionAdapter,
     connection_kwargs,

@@ -20,6 +20,7 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._errors imp
     ConfigurationError,
     EndpointUnreachable,
 )
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import IdentityToken
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "azure"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -224,7 +225,7 @@ def test_auto_reports_everything_it_tried(monkeypatch, tmp_path):
     def no_imds(resource, **kwargs):
         raise EndpointUnreachable("no managed identity endpoint answered at http://127.0.0.1:9 (connection refused)")
 
-    monkeypatch.setattr(_credentials._identity, "get_token", no_imds)
+    monkeypatch.setattr(_credentials._host_identity_endpoints, "get_token", no_imds)
     env = {"PATH": str(tmp_path), "AZURE_CLIENT_ID": CLIENT}
     credential = _credentials.build_credential({"auth_source": "auto"}, CLOUD, environ=env, session=None)
     with pytest.raises(AuthenticationError) as caught:
@@ -241,9 +242,9 @@ def test_auto_uses_managed_identity_with_a_short_probe(monkeypatch):
 
     def imds(resource, **kwargs):
         seen.update(kwargs, resource=resource)
-        return _credentials._identity.IdentityToken("a.b.c", "Bearer", 2000000000, resource, "imds", "http://x", None)
+        return IdentityToken("a.b.c", "Bearer", 2000000000, resource, "imds", "http://x", None)
 
-    monkeypatch.setattr(_credentials._identity, "get_token", imds)
+    monkeypatch.setattr(_credentials._host_identity_endpoints, "get_token", imds)
     credential = _credentials.build_credential({"auth_source": "auto", "timeout": 30}, CLOUD, environ={}, session=None)
     assert credential.get_token().expires_on == 2000000000
     assert seen["resource"] == "https://management.core.windows.net/"
@@ -256,9 +257,9 @@ def test_managed_identity_selects_user_assigned(monkeypatch):
 
     def imds(resource, **kwargs):
         seen.update(kwargs)
-        return _credentials._identity.IdentityToken("a.b.c", "Bearer", 1, resource, "imds", "http://x", None)
+        return IdentityToken("a.b.c", "Bearer", 1, resource, "imds", "http://x", None)
 
-    monkeypatch.setattr(_credentials._identity, "get_token", imds)
+    monkeypatch.setattr(_credentials._host_identity_endpoints, "get_token", imds)
     params = {"auth_source": "managed_identity", "object_id": "oid-1"}
     _credentials.build_credential(params, CLOUD, environ={"AZURE_CLIENT_ID": CLIENT}, session=None).get_token()
     assert seen["object_id"] == "oid-1" and seen["client_id"] is None  # env client id does not add a 2nd selector

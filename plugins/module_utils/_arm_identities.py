@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) managed_identity.azure contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Managed identities on Azure resources: the ``identity`` block of VMs and scale sets, and user-assigned identities.
+"""Managed identities as ARM resources and settings: the ``identity`` block of VMs and scale sets, and
+user-assigned identities. (Tokens from the host's own identity endpoints are ``_host_identity_endpoints``.)
 
 The pure part plans the identity block (what to keep, add and drop, and the ``type`` string);
 ``update_identity`` reads, plans and PATCHes with ``If-Match`` so a concurrent change is never lost.

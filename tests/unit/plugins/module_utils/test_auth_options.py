@@ -9,21 +9,21 @@ import pytest
 import yaml
 
 from ansible_collections.managed_identity.azure.plugins.doc_fragments.auth import ModuleDocFragment
-from ansible_collections.managed_identity.azure.plugins.module_utils import _options
+from ansible_collections.managed_identity.azure.plugins.module_utils import _auth_options
 
 DOC = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
 
 
 def test_fragment_documents_exactly_the_argspec():
-    assert set(DOC) == set(_options.AUTH_ARGUMENT_SPEC)
-    for name, spec in _options.AUTH_ARGUMENT_SPEC.items():
+    assert set(DOC) == set(_auth_options.AUTH_ARGUMENT_SPEC)
+    for name, spec in _auth_options.AUTH_ARGUMENT_SPEC.items():
         assert DOC[name]["type"] == spec["type"], name
         assert DOC[name].get("default") == spec.get("default"), name
         assert sorted(DOC[name].get("choices", [])) == sorted(spec.get("choices", [])), name
 
 
 def test_secrets_are_no_log_and_ids_are_not():
-    spec = _options.AUTH_ARGUMENT_SPEC
+    spec = _auth_options.AUTH_ARGUMENT_SPEC
     assert spec["client_secret"]["no_log"] is True
     assert spec["access_token"]["no_log"] is True
     for name in ("tenant_id", "client_id", "object_id", "msi_res_id", "subscription_id", "federated_token_file"):
@@ -32,8 +32,8 @@ def test_secrets_are_no_log_and_ids_are_not():
 
 def test_module_options_may_not_shadow_auth_options():
     with pytest.raises(ValueError, match="client_id"):
-        _options.merge_argument_spec({"client_id": {"type": "str"}})
-    merged = _options.merge_argument_spec({"name": {"type": "str"}})
+        _auth_options.merge_argument_spec({"client_id": {"type": "str"}})
+    merged = _auth_options.merge_argument_spec({"name": {"type": "str"}})
     assert "name" in merged and "auth_source" in merged
     merged["auth_source"]["default"] = "cli"
-    assert _options.AUTH_ARGUMENT_SPEC["auth_source"]["default"] == "auto"
+    assert _auth_options.AUTH_ARGUMENT_SPEC["auth_source"]["default"] == "auto"

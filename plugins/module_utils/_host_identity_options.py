@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) managed_identity.azure contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The identity option group: its argspec (documented in ``doc_fragments/identity.py``) and one options
+"""The host identity option group: its argspec (documented in ``doc_fragments/host_identity.py``) and one options
 adapter, so the ``token_info`` module and the ``token`` lookup read options and get tokens through the
 same code.
 """
@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _token_cache
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import ConfigurationError
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity import (
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import (
     DEFAULT_RESOURCE,
     SELECTORS,
     SOURCES,

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) managed_identity.azure contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Managed identity tokens from the host's own identity endpoint, one interface over every source.
+"""The identity endpoints of the host this code runs on: managed identity tokens, one interface over every
+source, and IMDS instance metadata. (A VM's identity settings in ARM are ``_arm_identities``.)
 
 Sources: IMDS (Azure VM / VMSS), the legacy VM extension endpoint, App Service (2019-08-01 and the
 2017-09-01 ``MSI_ENDPOINT``/``MSI_SECRET`` form), Azure Arc, Service Fabric, Azure Machine Learning
