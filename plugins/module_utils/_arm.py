@@ -24,6 +24,10 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _ca_bundle
+from ansible_collections.managed_identity.azure.plugins.module_utils._auth_options import (
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TIMEOUT,
+)
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import Cloud, origin, origin_text
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
     ArmError,
@@ -157,8 +161,8 @@ class ArmClient:
         credential: Any,
         *,
         ca_path: Optional[str] = None,
-        timeout: float = 30,
-        max_wait: float = 300,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_wait: float = DEFAULT_MAX_WAIT,
         session: Optional[requests.Session] = None,
         user_agent: Optional[str] = None,
         poll_interval: float = 5.0,

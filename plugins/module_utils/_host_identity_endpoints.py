@@ -61,6 +61,10 @@ APP_SERVICE_API_VERSION = "2019-08-01"
 MSI_2017_API_VERSION = "2017-09-01"
 # Identity endpoints are link-local or loopback: a connection takes milliseconds or is not coming.
 CONNECT_TIMEOUT_CAP = 5.0
+# The defaults of the timeout and max_wait options (doc_fragments/host_identity.py): the endpoint is on the host, so
+# 10 s per answer is plenty; 80 s of retries covers IMDS's "up to 70 seconds" after an identity update.
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_WAIT = 80.0
 
 # Outside IMDS (App Service, Service Fabric, ...) 404 means "no such identity" (Service Fabric
 # ManagedIdentityNotFound), not "IMDS is updating", so only IMDS-like sources retry 404 and 410.
@@ -130,8 +134,8 @@ def get_token(
     object_id: Optional[str] = None,
     msi_res_id: Optional[str] = None,
     endpoint: Optional[str] = None,
-    timeout: float = 10,
-    max_wait: float = 80,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_wait: float = DEFAULT_MAX_WAIT,
     environ: Optional[Mapping[str, str]] = None,
     warn: Optional[Callable[[str], None]] = None,
     policy: Optional[RetryPolicy] = None,
@@ -176,8 +180,8 @@ def get_token(
 def get_instance_metadata(
     *,
     endpoint: Optional[str] = None,
-    timeout: float = 10,
-    max_wait: float = 80,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_wait: float = DEFAULT_MAX_WAIT,
     environ: Optional[Mapping[str, str]] = None,
     policy: Optional[RetryPolicy] = None,
 ) -> Dict[str, Any]:

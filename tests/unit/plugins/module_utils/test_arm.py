@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _arm
+from ansible_collections.managed_identity.azure.plugins.module_utils._auth_source_base import AccessToken
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import resolve_cloud
-from ansible_collections.managed_identity.azure.plugins.module_utils._credentials import AccessToken
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
     ArmError,
     AuthenticationError,
