@@ -32,6 +32,7 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._errors imp
     EndpointUnreachable,
     IdentityError,
 )
+from ansible_collections.managed_identity.azure.plugins.module_utils._resource_ids import resource_group_id
 from ansible_collections.managed_identity.azure.plugins.module_utils._retry import (
     IMDS_RETRY_STATUSES,
     RetryPolicy,
@@ -209,9 +210,8 @@ def describe_instance(compute: Mapping[str, Any]) -> Dict[str, Any]:
     """The facts instance_info returns, in Azure's terms, from an IMDS ``compute`` block."""
     resource_id = compute.get("resourceId") or ""
     if not resource_id and compute.get("subscriptionId") and compute.get("resourceGroupName"):
-        resource_id = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s" % (
-            compute.get("subscriptionId"),
-            compute.get("resourceGroupName"),
+        resource_id = "%s/providers/Microsoft.Compute/virtualMachines/%s" % (
+            resource_group_id(compute["subscriptionId"], compute["resourceGroupName"]),
             compute.get("name"),
         )
     tags = {t.get("name"): t.get("value") for t in compute.get("tagsList") or [] if isinstance(t, dict)}

@@ -16,7 +16,9 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from ansible_collections.managed_identity.azure.plugins.module_utils import _token_cache
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import (
+    DEFAULT_MAX_WAIT,
     DEFAULT_RESOURCE,
+    DEFAULT_TIMEOUT,
     SELECTORS,
     SOURCES,
     IdentityToken,
@@ -28,8 +30,8 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._host_ident
 # Documented by the doc fragment's CONNECTION section.
 CONNECTION_ARGSPEC: Dict[str, Dict[str, Any]] = {
     "endpoint": {"type": "str"},
-    "timeout": {"type": "float", "default": 10},
-    "max_wait": {"type": "float", "default": 80},
+    "timeout": {"type": "float", "default": DEFAULT_TIMEOUT},
+    "max_wait": {"type": "float", "default": DEFAULT_MAX_WAIT},
 }
 # Documented by the doc fragment's DOCUMENTATION section (with CONNECTION).
 IDENTITY_ARGSPEC: Dict[str, Dict[str, Any]] = dict(

@@ -138,6 +138,7 @@ from typing import Any, Optional
 
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
 from ansible_collections.managed_identity.azure.plugins.module_utils._module import AzureModule
+from ansible_collections.managed_identity.azure.plugins.module_utils._resource_ids import location_key
 
 READ_METHODS = ("GET", "HEAD")
 IDEMPOTENT_METHODS = ("PUT", "PATCH", "DELETE")
@@ -151,7 +152,7 @@ def _same_text(key: Optional[str], desired: str, current: str) -> bool:
     if _is_arm_id(desired) and _is_arm_id(current):
         return desired.lower() == current.lower()  # ARM IDs are case-insensitive (casing varies by service)
     if key == "location":
-        return desired.replace(" ", "").lower() == current.replace(" ", "").lower()  # "East US" == "eastus"
+        return location_key(desired) == location_key(current)  # "East US" == "eastus"
     return desired == current
 
 

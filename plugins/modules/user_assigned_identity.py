@@ -126,17 +126,16 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._errors imp
     NotFoundError,
 )
 from ansible_collections.managed_identity.azure.plugins.module_utils._module import AzureModule
-
-
-def _region(value):
-    """Azure accepts "East US" and "eastus" for the same region."""
-    return (value or "").replace(" ", "").lower()
+from ansible_collections.managed_identity.azure.plugins.module_utils._resource_ids import (
+    RESOURCE_GROUPS_API_VERSION,
+    location_key,
+    resource_group_id,
+)
 
 
 def group_location(client, subscription_id, resource_group):
-    path = "/subscriptions/%s/resourceGroups/%s" % (subscription_id, resource_group)
     try:
-        return client.get(path, _arm_identities.RESOURCES_API_VERSION)["location"]
+        return client.get(resource_group_id(subscription_id, resource_group), RESOURCE_GROUPS_API_VERSION)["location"]
     except NotFoundError as err:
         raise ConfigurationError(
             "resource_group: %r was not found in subscription %s (%s). Create it first or fix the name."
@@ -150,7 +149,7 @@ def ensure_present(client, path, current, params, subscription_id, check_mode):
         location = params["location"] or group_location(client, subscription_id, params["resource_group"])
         body = {"location": location, "tags": params["tags"] or {}}
     else:
-        if params["location"] and _region(params["location"]) != _region(current.get("location")):
+        if params["location"] and location_key(params["location"]) != location_key(current.get("location")):
             raise ConfigurationError(
                 "location: identity %s is in %r, not %r; an identity cannot move. Drop location, or delete the "
                 "identity (state=absent) and create it again (its principal and client IDs will change)."

@@ -68,7 +68,7 @@ def test_existing_group(monkeypatch, capsys):
     assert result["id"] == "/subscriptions/%s/resourceGroups/my-resource-group" % SUB
     assert (result["location"], result["provisioning_state"], result["tags"]) == ("eastus", "Succeeded", {})
     assert urls == [
-        "https://arm.example.test/subscriptions/%s/resourcegroups/my-resource-group?api-version=2021-04-01" % SUB
+        "https://arm.example.test/subscriptions/%s/resourceGroups/my-resource-group?api-version=2021-04-01" % SUB
     ]
 
 
