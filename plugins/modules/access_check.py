@@ -27,13 +27,8 @@ author:
 extends_documentation_fragment:
   - managed_identity.azure.host_identity
   - managed_identity.azure.host_identity.connection
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs in check mode too.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_none
 options:
   resource:
     description:

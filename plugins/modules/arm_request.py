@@ -21,15 +21,16 @@ description:
     already matches (or, for V(DELETE), is already gone); check mode and diff are then meaningful.
 extends_documentation_fragment:
   - managed_identity.azure.auth
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_full
+  - managed_identity.azure.attributes.action_group
 attributes:
   check_mode:
-    support: full
-    description:
+    details:
       - V(GET) and V(HEAD) run in check mode. Other methods are not sent; with O(idempotent) the module still
         reports whether they would change anything, otherwise it reports a change.
   diff_mode:
-    support: full
-    description: With O(idempotent), the resource before and (predicted, in check mode) after.
+    details: With O(idempotent), the resource before and (predicted, in check mode) after.
 options:
   method:
     description:

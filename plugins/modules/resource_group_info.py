@@ -19,13 +19,9 @@ description:
     and the reminder that a recent role assignment can take minutes to take effect.
 extends_documentation_fragment:
   - managed_identity.azure.auth
-attributes:
-  check_mode:
-    support: full
-    description: Only reads.
-  diff_mode:
-    support: none
-    description: Changes nothing.
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_none
+  - managed_identity.azure.attributes.action_group
 options:
   name:
     description:

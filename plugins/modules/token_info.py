@@ -27,13 +27,11 @@ author:
 extends_documentation_fragment:
   - managed_identity.azure.host_identity
   - managed_identity.azure.host_identity.connection
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_none
 attributes:
   check_mode:
-    support: full
-    description: The module changes nothing; in check mode it still gets the token.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
+    details: The module changes nothing; in check mode it still gets the token.
 options:
   return_token:
     description:

@@ -17,13 +17,9 @@ author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
   - managed_identity.azure.auth
-attributes:
-  check_mode:
-    support: full
-    description: Reports what would be created, updated or deleted and changes nothing.
-  diff_mode:
-    support: full
-    description: Returns the identity before and after.
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_full
+  - managed_identity.azure.attributes.action_group
 options:
   resource_group:
     description:

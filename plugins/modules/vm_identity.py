@@ -21,13 +21,12 @@ author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
   - managed_identity.azure.auth
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_full
+  - managed_identity.azure.attributes.action_group
 attributes:
-  check_mode:
-    support: full
-    description: Reports the identities the resource would have and changes nothing.
   diff_mode:
-    support: full
-    description: Returns the identity type, the system-assigned flag and the user-assigned IDs before and after.
+    details: Returns the identity type, the system-assigned flag and the user-assigned IDs before and after.
 options:
   resource_group:
     description:
