@@ -687,8 +687,9 @@ def test_describe_instance():
     assert facts["tags"] == {"env": "prod"}
     assert facts["os_type"] == "Linux"
 
+
 # --- Over real TLS: Service Fabric's identity server certificate is pinned by IDENTITY_SERVER_THUMBPRINT; any other
-# HTTPS identity endpoint is verified against the system's CAs. -----------------------------------------------
+# HTTPS identity endpoint is verified against the system's CAs.
 
 SF_SECRET = "0f9e8d7c6b5a49382716a5b4c3d2e1f0"
 SF_TOKEN = "header.eyJvaWQiOiAieCJ9.signature"
