@@ -6,29 +6,9 @@ AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, as azure-identity's Envir
 
 from __future__ import annotations
 
-from ansible_collections.managed_identity.azure.plugins.module_utils._auth_source_base import AuthSource, Credential
-from ansible_collections.managed_identity.azure.plugins.module_utils._entra_client_credential import (
-    EntraClientCredential,
-)
+from ansible_collections.managed_identity.azure.plugins.module_utils._entra_client_credential import EntraClientSource
 
 
-class ServicePrincipalSource(AuthSource):
+class ServicePrincipalSource(EntraClientSource):
     NAME = "service_principal"
-
-    def credential(self) -> Credential:
-        tenant_id = self.option("tenant_id")
-        client_id = self.option("client_id")
-        secret = self.option("client_secret")
-        if self.context.auto and not secret:
-            raise self.not_set("client_secret")
-        self.require(tenant_id=tenant_id, client_id=client_id, client_secret=secret)
-        return EntraClientCredential(
-            self.context.cloud,
-            str(tenant_id),
-            str(client_id),
-            client_secret=secret,
-            session=self.context.session,
-            timeout=self.context.timeout,
-            max_wait=self.context.max_wait,
-            cache=self.context.cache,
-        )
+    KEY_OPTION = "client_secret"

@@ -3,33 +3,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """``auth_source=workload_identity``: a federated token file (AKS workload identity, GitHub Actions OIDC, ...)
 exchanged for an ARM token (tenant_id, client_id, federated_token_file or AZURE_TENANT_ID, AZURE_CLIENT_ID,
-AZURE_FEDERATED_TOKEN_FILE, as azure-identity's WorkloadIdentityCredential reads them)."""
+AZURE_FEDERATED_TOKEN_FILE, as azure-identity's WorkloadIdentityCredential reads them). The file is read again for
+every new token, so a rotated file is picked up."""
 
 from __future__ import annotations
 
-from ansible_collections.managed_identity.azure.plugins.module_utils._auth_source_base import AuthSource, Credential
-from ansible_collections.managed_identity.azure.plugins.module_utils._entra_client_credential import (
-    EntraClientCredential,
-)
+from ansible_collections.managed_identity.azure.plugins.module_utils._entra_client_credential import EntraClientSource
 
 
-class WorkloadIdentitySource(AuthSource):
+class WorkloadIdentitySource(EntraClientSource):
     NAME = "workload_identity"
-
-    def credential(self) -> Credential:
-        tenant_id = self.option("tenant_id")
-        client_id = self.option("client_id")
-        token_file = self.option("federated_token_file")
-        if self.context.auto and not token_file:
-            raise self.not_set("federated_token_file")
-        self.require(tenant_id=tenant_id, client_id=client_id, federated_token_file=token_file)
-        return EntraClientCredential(
-            self.context.cloud,
-            str(tenant_id),
-            str(client_id),
-            federated_token_file=token_file,
-            session=self.context.session,
-            timeout=self.context.timeout,
-            max_wait=self.context.max_wait,
-            cache=self.context.cache,
-        )
+    KEY_OPTION = "federated_token_file"

@@ -19,7 +19,9 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._auth_optio
 )
 from ansible_collections.managed_identity.azure.plugins.module_utils._auth_source_base import (
     AccessToken,
+    AuthSource,
     CachingCredential,
+    Credential,
     jwt_expiry,
     scrub,
 )
@@ -177,4 +179,29 @@ class EntraClientCredential(CachingCredential):
             % (self.token_endpoint, response.status_code, response.headers.get("Content-Type", "no content type")),
             status=response.status_code,
             step=action,
+        )
+
+
+class EntraClientSource(AuthSource):
+    """An ``auth_source`` that signs in as an app registration: tenant_id, client_id and one key option, each an
+    option or its Azure SDK environment variable. ``auto`` skips the source when its key option is not set."""
+
+    KEY_OPTION = ""  # client_secret or federated_token_file: also the EntraClientCredential argument
+
+    def credential(self) -> Credential:
+        tenant_id = self.option("tenant_id")
+        client_id = self.option("client_id")
+        key = self.option(self.KEY_OPTION)
+        if self.context.auto and not key:
+            raise self.not_set(self.KEY_OPTION)
+        self.require(tenant_id=tenant_id, client_id=client_id, **{self.KEY_OPTION: key})
+        return EntraClientCredential(
+            self.context.cloud,
+            str(tenant_id),
+            str(client_id),
+            session=self.context.session,
+            timeout=self.context.timeout,
+            max_wait=self.context.max_wait,
+            cache=self.context.cache,
+            **{self.KEY_OPTION: key},
         )
