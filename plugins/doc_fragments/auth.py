@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The shared auth options of every controller-side module; the argspec is plugins/module_utils/_options.py.
+    # The shared auth options of every controller-side module; the argspec is plugins/module_utils/_auth_options.py.
     DOCUMENTATION = r"""
 options:
   auth_source:
@@ -99,13 +99,15 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP answer.
+      - Seconds to wait for each HTTP answer from ARM and from the Entra ID token endpoint.
     type: float
     default: 30
   max_wait:
     description:
-      - Seconds that retries of one request may spend waiting in total (throttling with C(Retry-After), 5xx
-        answers, dropped connections), with exponential backoff and jitter.
+      - Seconds that retries of one request to ARM or Entra ID may spend waiting in total (throttling with
+        C(Retry-After), 5xx answers, dropped connections), with exponential backoff and jitter.
+      - With O(auth_source=managed_identity), never less than 80, the retry budget of the identity endpoints
+        (IMDS can need up to 70 seconds after an identity update).
     type: float
     default: 120
   token_cache:

@@ -133,9 +133,9 @@ from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _arm, _fleet
+from ansible_collections.managed_identity.azure.plugins.module_utils._auth_options import AUTH_OPTION_NAMES
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
 from ansible_collections.managed_identity.azure.plugins.module_utils._module import client_from_params
-from ansible_collections.managed_identity.azure.plugins.module_utils._options import AUTH_OPTION_NAMES
 
 GROUP = "azure_vms"
 DEFAULT_HOSTNAMES = ["azure_vm_name"]

@@ -17,8 +17,8 @@ description:
 author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
-  - managed_identity.azure.identity
-  - managed_identity.azure.identity.connection
+  - managed_identity.azure.host_identity
+  - managed_identity.azure.host_identity.connection
 options:
   _terms:
     description: Resources (App ID URIs) to get tokens for. Overrides O(resource).
@@ -82,7 +82,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _token_cache
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity_options import (
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_options import (
     OptionAdapter,
     fetch_access_token_cached,
     fetch_token,

@@ -21,12 +21,19 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._errors imp
     NotFoundError,
     PermissionDenied,
 )
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import (
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TIMEOUT,
+)
+from ansible_collections.managed_identity.azure.plugins.module_utils._resource_ids import (
+    RESOURCE_GROUPS_API_VERSION,
+    resource_group_id,
+)
 from ansible_collections.managed_identity.azure.plugins.module_utils._retry import (
     ARM_RETRY_STATUSES,
     RetryPolicy,
 )
 
-RESOURCE_GROUP_API_VERSION = "2021-04-01"
 SUBSCRIPTION_API_VERSION = "2022-12-01"
 # The permission a reader of the scope needs, named in the failure so the fix is obvious.
 READ_PERMISSION = {
@@ -50,14 +57,13 @@ class Scope:
 
     @property
     def path(self) -> str:
-        path = "/subscriptions/%s" % quote(self.subscription_id, safe="")
         if self.resource_group:
-            path += "/resourceGroups/%s" % quote(self.resource_group, safe="")
-        return path
+            return resource_group_id(quote(self.subscription_id, safe=""), quote(self.resource_group, safe=""))
+        return "/subscriptions/%s" % quote(self.subscription_id, safe="")
 
     @property
     def api_version(self) -> str:
-        return RESOURCE_GROUP_API_VERSION if self.resource_group else SUBSCRIPTION_API_VERSION
+        return RESOURCE_GROUPS_API_VERSION if self.resource_group else SUBSCRIPTION_API_VERSION
 
     def __str__(self) -> str:
         if self.resource_group:
@@ -83,8 +89,8 @@ def read_scope(
     *,
     principal: str,
     ca_path: Optional[str] = None,
-    timeout: float = 30,
-    max_wait: float = 80,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_wait: float = DEFAULT_MAX_WAIT,
     policy: Optional[RetryPolicy] = None,
 ) -> Dict[str, Any]:
     """GET the scope with the host's token; throttling (429), 5xx and broken connections are retried within

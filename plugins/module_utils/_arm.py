@@ -11,11 +11,9 @@ polling URL anywhere else is refused before anything is sent.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import platform
-import tempfile
 import time
 import traceback
 import uuid
@@ -25,6 +23,11 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
 
+from ansible_collections.managed_identity.azure.plugins.module_utils import _ca_bundle
+from ansible_collections.managed_identity.azure.plugins.module_utils._auth_options import (
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TIMEOUT,
+)
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import Cloud, origin, origin_text
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
     ArmError,
@@ -104,63 +107,11 @@ def build_user_agent(extra: Optional[str] = None) -> str:
     return " ".join(parts)
 
 
-def _combined_bundle(ca_path: str, environ: Mapping[str, str]) -> str:
-    """A temporary PEM file holding the default trust store plus ``ca_path``.
-
-    ``verify=<path>`` in requests replaces the default bundle instead of adding to it, so trusting
-    one more CA means handing requests both. The default is what requests would use on its own
-    (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else certifi's bundle). The file is removed at exit.
-    """
-    try:
-        with open(ca_path, "rb") as handle:
-            extra = handle.read()
-    except OSError as exc:
-        raise ConfigurationError(
-            "ca_path=%r cannot be read (%s); give the path of a PEM file with the CA certificate to trust"
-            % (ca_path, exc.strerror or exc.__class__.__name__)
-        ) from None
-    if b"-----BEGIN CERTIFICATE-----" not in extra:
-        raise ConfigurationError("ca_path=%r holds no PEM certificate (-----BEGIN CERTIFICATE-----)" % ca_path)
-    base_path = (
-        environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or requests.utils.DEFAULT_CA_BUNDLE_PATH
-    )
-    base = b""
-    if base_path and os.path.isfile(base_path):
-        with open(base_path, "rb") as handle:
-            base = handle.read()
-    fd, path = tempfile.mkstemp(prefix="managed_identity_azure_ca_", suffix=".pem")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(base.rstrip(b"\n") + b"\n" + extra)
-    atexit.register(_remove, path)
-    return path
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-if HAS_REQUESTS:
-
-    class _PinnedVerifySession(requests.Session):
-        """A session whose ``verify`` is not replaced by REQUESTS_CA_BUNDLE (request-level env wins in requests)."""
-
-        def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[override]
-            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-            settings["verify"] = self.verify
-            return settings
-
-
 def build_session(ca_path: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> requests.Session:
     """The run's session. TLS is always verified; ``ca_path`` adds a trusted CA to the default ones."""
-    env = os.environ if environ is None else environ
     if not ca_path:
         return requests.Session()
-    session = _PinnedVerifySession()
-    session.verify = _combined_bundle(ca_path, env)
-    return session
+    return _ca_bundle.session_trusting(ca_path, os.environ if environ is None else environ)
 
 
 def _error_from(response: Any, action: Optional[str]) -> ArmError:
@@ -210,8 +161,8 @@ class ArmClient:
         credential: Any,
         *,
         ca_path: Optional[str] = None,
-        timeout: float = 30,
-        max_wait: float = 300,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_wait: float = DEFAULT_MAX_WAIT,
         session: Optional[requests.Session] = None,
         user_agent: Optional[str] = None,
         poll_interval: float = 5.0,

@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
+from ansible_collections.managed_identity.azure.plugins.module_utils._arm_identities import COMPUTE_API_VERSION
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
-from ansible_collections.managed_identity.azure.plugins.module_utils._identities import COMPUTE_API_VERSION
+from ansible_collections.managed_identity.azure.plugins.module_utils._resource_ids import location_key
 
 NETWORK_API_VERSION = "2024-05-01"
 HOST_ADDRESSES = ("private_ip", "public_ip")
@@ -37,7 +38,7 @@ class Filters:
     def keep(self, host: Mapping[str, Any]) -> bool:
         if self.resource_groups and host["azure_resource_group"].lower() not in self.resource_groups:
             return False
-        if self.locations and _location(host["azure_location"]) not in self.locations:
+        if self.locations and location_key(host["azure_location"]) not in self.locations:
             return False
         tags = {str(k).lower(): v for k, v in (host["azure_tags"] or {}).items()}
         for name, values in self.tags.items():
@@ -46,11 +47,6 @@ class Filters:
             if values is not None and str(tags[name]) not in values:
                 return False
         return True
-
-
-def _location(name: Any) -> str:
-    # ARM location names are lower case without spaces ("westeurope"); users also write "West Europe".
-    return str(name or "").replace(" ", "").lower()
 
 
 def parse_filters(raw: Optional[Mapping[str, Any]]) -> Filters:
@@ -83,7 +79,7 @@ def parse_filters(raw: Optional[Mapping[str, Any]]) -> Filters:
             tags[str(name).lower()] = frozenset([str(value)])
     return Filters(
         frozenset(g.lower() for g in groups),
-        frozenset(_location(loc) for loc in locations),
+        frozenset(location_key(loc) for loc in locations),
         tags,
     )
 

@@ -15,14 +15,16 @@ from typing import Any, Dict, Mapping, NoReturn, Optional
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _arm, _credentials
-from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import Cloud, resolve_cloud
-from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
-from ansible_collections.managed_identity.azure.plugins.module_utils._options import (
+from ansible_collections.managed_identity.azure.plugins.module_utils import _arm, _authenticator
+from ansible_collections.managed_identity.azure.plugins.module_utils._auth_options import (
     AUTH_MUTUALLY_EXCLUSIVE,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TIMEOUT,
     auth_params,
     merge_argument_spec,
 )
+from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import Cloud, resolve_cloud
+from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
 
 
 def cloud_from_params(params: Mapping[str, Any], environ: Mapping[str, str]) -> Cloud:
@@ -43,19 +45,19 @@ def client_from_params(
     env = os.environ if environ is None else environ
     cloud = cloud_from_params(params, env)
     session = _arm.build_session(params.get("ca_path"), env)
-    credential = _credentials.build_credential(auth_params(params), cloud, environ=env, session=session, warn=warn)
+    credential = _authenticator.build_credential(auth_params(params), cloud, environ=env, session=session, warn=warn)
     return _arm.ArmClient(
         cloud,
         credential,
         session=session,
-        timeout=float(params.get("timeout") or 30),
-        max_wait=float(params["max_wait"]) if params.get("max_wait") is not None else 120.0,
+        timeout=float(params.get("timeout") or DEFAULT_TIMEOUT),
+        max_wait=float(params["max_wait"]) if params.get("max_wait") is not None else DEFAULT_MAX_WAIT,
         user_agent=env.get("AZURE_HTTP_USER_AGENT") or None,
     )
 
 
 class AzureModule:
-    """AnsibleModule plus the shared auth options (see ``_options``) and an ARM client."""
+    """AnsibleModule plus the shared auth options (see ``_auth_options``) and an ARM client."""
 
     def __init__(self, argument_spec: Dict[str, Any], **kwargs: Any) -> None:
         mutually_exclusive = list(kwargs.pop("mutually_exclusive", None) or []) + AUTH_MUTUALLY_EXCLUSIVE

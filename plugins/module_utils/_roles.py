@@ -21,6 +21,7 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._errors imp
     NotFoundError,
     PermissionDenied,
 )
+from ansible_collections.managed_identity.azure.plugins.module_utils._resource_ids import resource_group_id
 from ansible_collections.managed_identity.azure.plugins.module_utils._retry import RetryPolicy
 
 AUTHORIZATION_API_VERSION = "2022-04-01"  # the first version that returns `condition` on assignments
@@ -119,10 +120,9 @@ def subscription_scope(subscription_id: str, resource_group: Optional[str] = Non
         raise ConfigurationError(
             "subscription_id: %r is not a GUID. Pass the subscription ID (not its display name)." % (subscription_id,)
         )
-    scope = "/subscriptions/%s" % subscription_id
     if resource_group:
-        scope += "/resourceGroups/%s" % resource_group
-    return normalize_scope(scope, "resource_group" if resource_group else "subscription_id")
+        return normalize_scope(resource_group_id(subscription_id, resource_group), "resource_group")
+    return normalize_scope("/subscriptions/%s" % subscription_id, "subscription_id")
 
 
 def under(scope: str, suffix: str) -> str:

@@ -25,15 +25,10 @@ description:
 author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
-  - managed_identity.azure.identity
-  - managed_identity.azure.identity.connection
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs in check mode too.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
+  - managed_identity.azure.host_identity
+  - managed_identity.azure.host_identity.connection
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_none
 options:
   resource:
     description:
@@ -158,12 +153,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.managed_identity.azure.plugins.module_utils import _access
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import CLOUDS, resolve_cloud
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity import (
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import (
     DEFAULT_RESOURCE,
     describe_instance,
     get_instance_metadata,
 )
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity_options import (
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_options import (
     IDENTITY_ARGSPEC,
     MUTUALLY_EXCLUSIVE,
     OptionAdapter,

@@ -21,15 +21,16 @@ description:
     already matches (or, for V(DELETE), is already gone); check mode and diff are then meaningful.
 extends_documentation_fragment:
   - managed_identity.azure.auth
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_full
+  - managed_identity.azure.attributes.action_group
 attributes:
   check_mode:
-    support: full
-    description:
+    details:
       - V(GET) and V(HEAD) run in check mode. Other methods are not sent; with O(idempotent) the module still
         reports whether they would change anything, otherwise it reports a change.
   diff_mode:
-    support: full
-    description: With O(idempotent), the resource before and (predicted, in check mode) after.
+    details: With O(idempotent), the resource before and (predicted, in check mode) after.
 options:
   method:
     description:
@@ -138,6 +139,7 @@ from typing import Any, Optional
 
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
 from ansible_collections.managed_identity.azure.plugins.module_utils._module import AzureModule
+from ansible_collections.managed_identity.azure.plugins.module_utils._resource_ids import location_key
 
 READ_METHODS = ("GET", "HEAD")
 IDEMPOTENT_METHODS = ("PUT", "PATCH", "DELETE")
@@ -151,7 +153,7 @@ def _same_text(key: Optional[str], desired: str, current: str) -> bool:
     if _is_arm_id(desired) and _is_arm_id(current):
         return desired.lower() == current.lower()  # ARM IDs are case-insensitive (casing varies by service)
     if key == "location":
-        return desired.replace(" ", "").lower() == current.replace(" ", "").lower()  # "East US" == "eastus"
+        return location_key(desired) == location_key(current)  # "East US" == "eastus"
     return desired == current
 
 

@@ -18,14 +18,9 @@ description:
 author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
-  - managed_identity.azure.identity.connection
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
+  - managed_identity.azure.host_identity.connection
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_none
 seealso:
   - module: managed_identity.azure.token_info
   - name: Azure Instance Metadata Service
@@ -103,11 +98,11 @@ tags:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity import (
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import (
     describe_instance,
     get_instance_metadata,
 )
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity_options import (
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_options import (
     CONNECTION_ARGSPEC,
     OptionAdapter,
     connection_kwargs,

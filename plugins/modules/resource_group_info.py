@@ -19,13 +19,9 @@ description:
     and the reminder that a recent role assignment can take minutes to take effect.
 extends_documentation_fragment:
   - managed_identity.azure.auth
-attributes:
-  check_mode:
-    support: full
-    description: Only reads.
-  diff_mode:
-    support: none
-    description: Changes nothing.
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_none
+  - managed_identity.azure.attributes.action_group
 options:
   name:
     description:
@@ -93,8 +89,11 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._errors imp
     PermissionDenied,
 )
 from ansible_collections.managed_identity.azure.plugins.module_utils._module import AzureModule
+from ansible_collections.managed_identity.azure.plugins.module_utils._resource_ids import (
+    RESOURCE_GROUPS_API_VERSION,
+    resource_group_id,
+)
 
-API_VERSION = "2021-04-01"
 # troubleshooting.md: role assignment changes can take up to 10 minutes to reach ARM's cache.
 PROPAGATION_HINT = (
     " A role assignment made in the last few minutes may not have taken effect yet (up to 10 minutes);"
@@ -111,8 +110,8 @@ def main() -> None:
         action = "read resource group %s in subscription %s" % (name, subscription_id)
         response = azure.client.request(
             "GET",
-            "/subscriptions/%s/resourcegroups/%s" % (subscription_id, name),
-            api_version=API_VERSION,
+            resource_group_id(subscription_id, name),
+            api_version=RESOURCE_GROUPS_API_VERSION,
             expected_status=[200, 404],
             action=action,
         )

@@ -24,13 +24,9 @@ author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
   - managed_identity.azure.auth
-attributes:
-  check_mode:
-    support: full
-    description: Reports the assignment that would be created or removed and changes nothing.
-  diff_mode:
-    support: full
-    description: Returns the assignment before and after.
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_full
+  - managed_identity.azure.attributes.action_group
 options:
   principal_id:
     description:

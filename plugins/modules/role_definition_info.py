@@ -16,13 +16,9 @@ author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
   - managed_identity.azure.auth
-attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: N/A
-    description: Reads only.
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_na
+  - managed_identity.azure.attributes.action_group
 options:
   name:
     description:

@@ -25,15 +25,13 @@ description:
 author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
-  - managed_identity.azure.identity
-  - managed_identity.azure.identity.connection
+  - managed_identity.azure.host_identity
+  - managed_identity.azure.host_identity.connection
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_none
 attributes:
   check_mode:
-    support: full
-    description: The module changes nothing; in check mode it still gets the token.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
+    details: The module changes nothing; in check mode it still gets the token.
 options:
   return_token:
     description:
@@ -181,8 +179,8 @@ claims:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity import DEFAULT_RESOURCE
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity_options import (
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import DEFAULT_RESOURCE
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_options import (
     IDENTITY_ARGSPEC,
     MUTUALLY_EXCLUSIVE,
     OptionAdapter,

@@ -17,13 +17,9 @@ author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
   - managed_identity.azure.auth
-attributes:
-  check_mode:
-    support: full
-    description: Reports what would be created, updated or deleted and changes nothing.
-  diff_mode:
-    support: full
-    description: Returns the identity before and after.
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_full
+  - managed_identity.azure.attributes.action_group
 options:
   resource_group:
     description:
@@ -119,24 +115,23 @@ tenant_id:
   sample: b6c948ef-f6b5-4384-8354-da3a15eca969
 """
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _identities
+from ansible_collections.managed_identity.azure.plugins.module_utils import _arm_identities
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
     AzureError,
     ConfigurationError,
     NotFoundError,
 )
 from ansible_collections.managed_identity.azure.plugins.module_utils._module import AzureModule
-
-
-def _region(value):
-    """Azure accepts "East US" and "eastus" for the same region."""
-    return (value or "").replace(" ", "").lower()
+from ansible_collections.managed_identity.azure.plugins.module_utils._resource_ids import (
+    RESOURCE_GROUPS_API_VERSION,
+    location_key,
+    resource_group_id,
+)
 
 
 def group_location(client, subscription_id, resource_group):
-    path = "/subscriptions/%s/resourceGroups/%s" % (subscription_id, resource_group)
     try:
-        return client.get(path, _identities.RESOURCES_API_VERSION)["location"]
+        return client.get(resource_group_id(subscription_id, resource_group), RESOURCE_GROUPS_API_VERSION)["location"]
     except NotFoundError as err:
         raise ConfigurationError(
             "resource_group: %r was not found in subscription %s (%s). Create it first or fix the name."
@@ -150,7 +145,7 @@ def ensure_present(client, path, current, params, subscription_id, check_mode):
         location = params["location"] or group_location(client, subscription_id, params["resource_group"])
         body = {"location": location, "tags": params["tags"] or {}}
     else:
-        if params["location"] and _region(params["location"]) != _region(current.get("location")):
+        if params["location"] and location_key(params["location"]) != location_key(current.get("location")):
             raise ConfigurationError(
                 "location: identity %s is in %r, not %r; an identity cannot move. Drop location, or delete the "
                 "identity (state=absent) and create it again (its principal and client IDs will change)."
@@ -164,7 +159,7 @@ def ensure_present(client, path, current, params, subscription_id, check_mode):
         predicted.update(body)
         return True, predicted
     response = client.request(
-        "PUT", path, api_version=_identities.MSI_API_VERSION, body=body, expected_status=(200, 201)
+        "PUT", path, api_version=_arm_identities.MSI_API_VERSION, body=body, expected_status=(200, 201)
     )
     return True, response.body
 
@@ -183,25 +178,25 @@ def main():
     action = "ensure user-assigned identity %r is %s" % (params["name"], params["state"])
     try:
         subscription_id = module.subscription_id()
-        path = _identities.uami_path(subscription_id, params["resource_group"], params["name"])
-        current = module.client.get_or_none(path, _identities.MSI_API_VERSION)
+        path = _arm_identities.uami_path(subscription_id, params["resource_group"], params["name"])
+        current = module.client.get_or_none(path, _arm_identities.MSI_API_VERSION)
         if params["state"] == "present":
             changed, after = ensure_present(module.client, path, current, params, subscription_id, module.check_mode)
         else:
             changed, after = current is not None, None
             if changed and not module.check_mode:
                 module.client.request(
-                    "DELETE", path, api_version=_identities.MSI_API_VERSION, expected_status=(200, 204)
+                    "DELETE", path, api_version=_arm_identities.MSI_API_VERSION, expected_status=(200, 204)
                 )
     except ConfigurationError as err:
         module.fail(err)
     except AzureError as err:
         module.fail(err, action)
 
-    result = _identities.uami_facts(after) if after else {}
+    result = _arm_identities.uami_facts(after) if after else {}
     module.exit(
         changed=changed,
-        diff={"before": _identities.uami_facts(current) if current else {}, "after": result},
+        diff={"before": _arm_identities.uami_facts(current) if current else {}, "after": result},
         **result,
     )
 

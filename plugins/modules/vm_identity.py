@@ -21,13 +21,12 @@ author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
   - managed_identity.azure.auth
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_full
+  - managed_identity.azure.attributes.action_group
 attributes:
-  check_mode:
-    support: full
-    description: Reports the identities the resource would have and changes nothing.
   diff_mode:
-    support: full
-    description: Returns the identity type, the system-assigned flag and the user-assigned IDs before and after.
+    details: Returns the identity type, the system-assigned flag and the user-assigned IDs before and after.
 options:
   resource_group:
     description:
@@ -163,7 +162,7 @@ user_assigned:
       client_id: 4024ab25-56a8-4370-aea6-6389221caf29
 """
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _identities
+from ansible_collections.managed_identity.azure.plugins.module_utils import _arm_identities
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
     AzureError,
     ConfigurationError,
@@ -176,10 +175,10 @@ def main():
     argument_spec = {
         "resource_group": {"type": "str", "required": True},
         "name": {"type": "str", "required": True},
-        "resource_type": {"type": "str", "default": "virtual_machine", "choices": list(_identities.RESOURCE_KINDS)},
+        "resource_type": {"type": "str", "default": "virtual_machine", "choices": list(_arm_identities.RESOURCE_KINDS)},
         "system_assigned": {"type": "bool"},
         "user_assigned": {"type": "list", "elements": "str"},
-        "user_assigned_mode": {"type": "str", "default": "add", "choices": list(_identities.USER_ASSIGNED_MODES)},
+        "user_assigned_mode": {"type": "str", "default": "add", "choices": list(_arm_identities.USER_ASSIGNED_MODES)},
         "ownership_tag": {"type": "dict"},
     }
     module = AzureModule(argument_spec, supports_check_mode=True)
@@ -190,41 +189,44 @@ def main():
         params["name"],
         params["user_assigned_mode"],
     )
-    action = "update the identity of %s %r" % (_identities.RESOURCE_KINDS[kind][1], name)
+    action = "update the identity of %s %r" % (_arm_identities.RESOURCE_KINDS[kind][1], name)
     try:
         subscription_id = module.subscription_id()
-        ownership_tag = _identities.check_ownership_tag(params["ownership_tag"])
-        path = _identities.resource_path(kind, subscription_id, group, name)
-        requested = _identities.requested_uamis(params["user_assigned"], subscription_id, group)
+        ownership_tag = _arm_identities.check_ownership_tag(params["ownership_tag"])
+        path = _arm_identities.resource_path(kind, subscription_id, group, name)
+        requested = _arm_identities.requested_uamis(params["user_assigned"], subscription_id, group)
         known = {}
         if requested and mode != "remove":
             # Fail before any write when an identity to attach does not exist; its GET also gives its IDs.
             for uid in requested:
-                known[uid.lower()] = _identities.get_uami(module.client, uid)
+                known[uid.lower()] = _arm_identities.get_uami(module.client, uid)
         try:
-            update = _identities.update_identity(
+            update = _arm_identities.update_identity(
                 module.client,
                 path,
-                lambda current: _identities.plan_identity(current, params["system_assigned"], requested, mode),
+                lambda current: _arm_identities.plan_identity(current, params["system_assigned"], requested, mode),
                 check_mode=module.check_mode,
                 ownership_tag=ownership_tag,
             )
         except NotFoundError as err:
-            raise _identities.missing_resource(err, kind, name, group, subscription_id) from err
+            raise _arm_identities.missing_resource(err, kind, name, group, subscription_id) from err
     except ConfigurationError as err:
         module.fail(err)
     except AzureError as err:
         module.fail(err, action)
 
     if update.after is not None:
-        facts = _identities.identity_facts(update.after.get("identity"))
+        facts = _arm_identities.identity_facts(update.after.get("identity"))
     elif update.changed:
-        facts = _identities.predicted_facts(update.before.get("identity"), update.after_state, known)
+        facts = _arm_identities.predicted_facts(update.before.get("identity"), update.after_state, known)
     else:
-        facts = _identities.identity_facts(update.before.get("identity"))
+        facts = _arm_identities.identity_facts(update.before.get("identity"))
     module.exit(
         changed=update.changed,
-        diff={"before": _identities.diff_view(update.before_state), "after": _identities.diff_view(update.after_state)},
+        diff={
+            "before": _arm_identities.diff_view(update.before_state),
+            "after": _arm_identities.diff_view(update.after_state),
+        },
         **facts,
     )
 

@@ -10,15 +10,14 @@ recorded bodies (tests/unit/fixtures/azure/, copied from the azure-reference exa
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 import requests
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _arm
+from ansible_collections.managed_identity.azure.plugins.module_utils._auth_source_base import AccessToken
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import resolve_cloud
-from ansible_collections.managed_identity.azure.plugins.module_utils._credentials import AccessToken
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
     ArmError,
     AuthenticationError,
@@ -384,33 +383,5 @@ def test_credential_errors_pass_through(clock):
         arm.get(RG, "1")
 
 
-PEM = "-----BEGIN CERTIFICATE-----\nMIIBemulator\n-----END CERTIFICATE-----\n"
-
-
-def test_ca_path_is_added_to_the_default_bundle(tmp_path):
-    ca = tmp_path / "ca.pem"
-    ca.write_text(PEM)
-    session = _arm.build_session(str(ca), environ={})
-    bundle = Path(session.verify).read_text()
-    assert bundle.endswith(PEM)
-    assert Path(requests.utils.DEFAULT_CA_BUNDLE_PATH).read_text().strip()[:200] in bundle
-    # REQUESTS_CA_BUNDLE in the environment must not silently replace the combined bundle.
-    os.environ["REQUESTS_CA_BUNDLE"] = str(ca)
-    try:
-        settings = session.merge_environment_settings(ARM, {}, False, None, None)
-    finally:
-        del os.environ["REQUESTS_CA_BUNDLE"]
-    assert settings["verify"] == session.verify
-
-
 def test_without_ca_path_verification_stays_on():
     assert _arm.build_session(None, environ={}).verify is True
-
-
-@pytest.mark.parametrize("content", [None, "not a certificate"])
-def test_bad_ca_path_names_the_option(tmp_path, content):
-    ca = tmp_path / "ca.pem"
-    if content is not None:
-        ca.write_text(content)
-    with pytest.raises(ConfigurationError, match="ca_path="):
-        _arm.build_session(str(ca), environ={})

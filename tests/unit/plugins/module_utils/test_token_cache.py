@@ -16,7 +16,12 @@ import time
 import pytest
 import requests
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _arm, _credentials, _token_cache
+from ansible_collections.managed_identity.azure.plugins.module_utils import (
+    _arm,
+    _authenticator,
+    _entra_client_credential,
+    _token_cache,
+)
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import resolve_cloud
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
     AuthenticationError,
@@ -93,7 +98,7 @@ def test_files_are_private_and_hold_no_secret(tmp_path):
     path = tmp_path / "home" / ".ansible" / "cache"
     cache = _token_cache.TokenCache(str(path))
     entra = Entra()
-    credential = _credentials.EntraClientCredential(
+    credential = _entra_client_credential.EntraClientCredential(
         CLOUD, TENANT, CLIENT, client_secret=SECRET, session=entra, cache=cache
     )
 
@@ -173,10 +178,10 @@ def test_build_credential_uses_the_cache_unless_turned_off(tmp_path):
     env = {"ANSIBLE_AZURE_TOKEN_CACHE_DIR": str(tmp_path)}
     entra = Entra()
     for _run in range(3):  # three module runs
-        _credentials.build_credential(params, CLOUD, environ=env, session=entra).get_token()
+        _authenticator.build_credential(params, CLOUD, environ=env, session=entra).get_token()
     assert len(entra.posts) == 1
     for _run in range(2):
-        _credentials.build_credential({**params, "token_cache": False}, CLOUD, environ=env, session=entra).get_token()
+        _authenticator.build_credential({**params, "token_cache": False}, CLOUD, environ=env, session=entra).get_token()
     assert len(entra.posts) == 3
 
 
@@ -195,7 +200,9 @@ def test_loop_detection_is_not_retried_and_points_at_the_cache():
             return response(429, body, {"Retry-After": "1"})
 
     session = Looping()
-    credential = _credentials.EntraClientCredential(CLOUD, TENANT, CLIENT, client_secret=SECRET, session=session)
+    credential = _entra_client_credential.EntraClientCredential(
+        CLOUD, TENANT, CLIENT, client_secret=SECRET, session=session
+    )
     with pytest.raises(AuthenticationError) as caught:
         credential.get_token()
     assert session.posts == 1
@@ -207,7 +214,7 @@ def test_arm_refusing_a_cached_token_as_invalid_renews_it_for_every_process(tmp_
     entra = Entra()
 
     def credential():
-        return _credentials.EntraClientCredential(
+        return _entra_client_credential.EntraClientCredential(
             CLOUD, TENANT, CLIENT, client_secret=SECRET, session=entra, cache=_token_cache.TokenCache(str(tmp_path))
         )
 

@@ -13,7 +13,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _access
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity import IdentityToken
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import IdentityToken
 from ansible_collections.managed_identity.azure.plugins.modules import access_check
 
 SUB = "8d10da13-8125-4ba9-a717-bf7490507b3d"

@@ -12,8 +12,8 @@ import requests
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _arm, _module
+from ansible_collections.managed_identity.azure.plugins.module_utils._auth_source_base import AccessToken
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import resolve_cloud
-from ansible_collections.managed_identity.azure.plugins.module_utils._credentials import AccessToken
 from ansible_collections.managed_identity.azure.plugins.modules import arm_request
 
 ARM = "https://arm.example.test"

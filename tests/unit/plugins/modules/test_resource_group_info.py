@@ -13,8 +13,8 @@ import requests
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _arm, _module
+from ansible_collections.managed_identity.azure.plugins.module_utils._auth_source_base import AccessToken
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import resolve_cloud
-from ansible_collections.managed_identity.azure.plugins.module_utils._credentials import AccessToken
 from ansible_collections.managed_identity.azure.plugins.modules import resource_group_info
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "azure"
@@ -68,7 +68,7 @@ def test_existing_group(monkeypatch, capsys):
     assert result["id"] == "/subscriptions/%s/resourceGroups/my-resource-group" % SUB
     assert (result["location"], result["provisioning_state"], result["tags"]) == ("eastus", "Succeeded", {})
     assert urls == [
-        "https://arm.example.test/subscriptions/%s/resourcegroups/my-resource-group?api-version=2021-04-01" % SUB
+        "https://arm.example.test/subscriptions/%s/resourceGroups/my-resource-group?api-version=2021-04-01" % SUB
     ]
 
 

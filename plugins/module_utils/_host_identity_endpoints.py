@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) managed_identity.azure contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Managed identity tokens from the host's own identity endpoint, one interface over every source.
+"""The identity endpoints of the host this code runs on: managed identity tokens, one interface over every
+source, and IMDS instance metadata. (A VM's identity settings in ARM are ``_arm_identities``.)
 
 Sources: IMDS (Azure VM / VMSS), the legacy VM extension endpoint, App Service (2019-08-01 and the
 2017-09-01 ``MSI_ENDPOINT``/``MSI_SECRET`` form), Azure Arc, Service Fabric, Azure Machine Learning
@@ -31,6 +32,7 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._errors imp
     EndpointUnreachable,
     IdentityError,
 )
+from ansible_collections.managed_identity.azure.plugins.module_utils._resource_ids import resource_group_id
 from ansible_collections.managed_identity.azure.plugins.module_utils._retry import (
     IMDS_RETRY_STATUSES,
     RetryPolicy,
@@ -60,6 +62,10 @@ APP_SERVICE_API_VERSION = "2019-08-01"
 MSI_2017_API_VERSION = "2017-09-01"
 # Identity endpoints are link-local or loopback: a connection takes milliseconds or is not coming.
 CONNECT_TIMEOUT_CAP = 5.0
+# The defaults of the timeout and max_wait options (doc_fragments/host_identity.py): the endpoint is on the host, so
+# 10 s per answer is plenty; 80 s of retries covers IMDS's "up to 70 seconds" after an identity update.
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_WAIT = 80.0
 
 # Outside IMDS (App Service, Service Fabric, ...) 404 means "no such identity" (Service Fabric
 # ManagedIdentityNotFound), not "IMDS is updating", so only IMDS-like sources retry 404 and 410.
@@ -129,8 +135,8 @@ def get_token(
     object_id: Optional[str] = None,
     msi_res_id: Optional[str] = None,
     endpoint: Optional[str] = None,
-    timeout: float = 10,
-    max_wait: float = 80,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_wait: float = DEFAULT_MAX_WAIT,
     environ: Optional[Mapping[str, str]] = None,
     warn: Optional[Callable[[str], None]] = None,
     policy: Optional[RetryPolicy] = None,
@@ -175,8 +181,8 @@ def get_token(
 def get_instance_metadata(
     *,
     endpoint: Optional[str] = None,
-    timeout: float = 10,
-    max_wait: float = 80,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_wait: float = DEFAULT_MAX_WAIT,
     environ: Optional[Mapping[str, str]] = None,
     policy: Optional[RetryPolicy] = None,
 ) -> Dict[str, Any]:
@@ -204,9 +210,8 @@ def describe_instance(compute: Mapping[str, Any]) -> Dict[str, Any]:
     """The facts instance_info returns, in Azure's terms, from an IMDS ``compute`` block."""
     resource_id = compute.get("resourceId") or ""
     if not resource_id and compute.get("subscriptionId") and compute.get("resourceGroupName"):
-        resource_id = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s" % (
-            compute.get("subscriptionId"),
-            compute.get("resourceGroupName"),
+        resource_id = "%s/providers/Microsoft.Compute/virtualMachines/%s" % (
+            resource_group_id(compute["subscriptionId"], compute["resourceGroupName"]),
             compute.get("name"),
         )
     tags = {t.get("name"): t.get("value") for t in compute.get("tagsList") or [] if isinstance(t, dict)}

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) managed_identity.azure contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The identity option group: its argspec (documented in ``doc_fragments/identity.py``) and one options
+"""The host identity option group: its argspec (documented in ``doc_fragments/host_identity.py``) and one options
 adapter, so the ``token_info`` module and the ``token`` lookup read options and get tokens through the
 same code.
 """
@@ -15,8 +15,10 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _token_cache
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import ConfigurationError
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity import (
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import (
+    DEFAULT_MAX_WAIT,
     DEFAULT_RESOURCE,
+    DEFAULT_TIMEOUT,
     SELECTORS,
     SOURCES,
     IdentityToken,
@@ -28,8 +30,8 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._identity i
 # Documented by the doc fragment's CONNECTION section.
 CONNECTION_ARGSPEC: Dict[str, Dict[str, Any]] = {
     "endpoint": {"type": "str"},
-    "timeout": {"type": "float", "default": 10},
-    "max_wait": {"type": "float", "default": 80},
+    "timeout": {"type": "float", "default": DEFAULT_TIMEOUT},
+    "max_wait": {"type": "float", "default": DEFAULT_MAX_WAIT},
 }
 # Documented by the doc fragment's DOCUMENTATION section (with CONNECTION).
 IDENTITY_ARGSPEC: Dict[str, Dict[str, Any]] = dict(

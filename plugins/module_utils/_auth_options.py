@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The shared auth option group: its argspec lives next to its doc fragment (doc_fragments/auth.py).
 
-Environment variables are resolved by ``_credentials`` and ``_module`` rather than by argspec
+Environment variables are resolved by the auth sources (``_authenticator``) and ``_module`` rather than by argspec
 fallbacks, so the code that knows the Azure SDKs' variables is the code that uses them.
 """
 
@@ -13,7 +13,13 @@ import copy
 from typing import Any, Dict, List, Mapping
 
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import CLOUDS, DEFAULT_CLOUD
-from ansible_collections.managed_identity.azure.plugins.module_utils._credentials import AUTH_SOURCES
+
+# The choices of auth_source; _authenticator has one class per source.
+AUTH_SOURCES = ("auto", "service_principal", "workload_identity", "managed_identity", "cli", "token")
+# Controller-side calls to ARM and Entra ID: seconds per answer, and seconds that retries of one request may spend
+# waiting (throttling, 5xx, dropped connections). The defaults of the timeout and max_wait options.
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_WAIT = 120.0
 
 AUTH_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "auth_source": {"type": "str", "default": "auto", "choices": list(AUTH_SOURCES)},
@@ -30,8 +36,8 @@ AUTH_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "authority_host": {"type": "str"},
     "audience": {"type": "str"},
     "ca_path": {"type": "path"},
-    "timeout": {"type": "float", "default": 30},
-    "max_wait": {"type": "float", "default": 120},
+    "timeout": {"type": "float", "default": DEFAULT_TIMEOUT},
+    "max_wait": {"type": "float", "default": DEFAULT_MAX_WAIT},
     # No defaults: None means "not set", so ANSIBLE_AZURE_TOKEN_CACHE(_DIR) apply (see _token_cache).
     "token_cache": {"type": "bool", "no_log": False},
     "token_cache_dir": {"type": "path", "no_log": False},
@@ -55,5 +61,5 @@ def merge_argument_spec(module_spec: Mapping[str, Any]) -> Dict[str, Dict[str, A
 
 
 def auth_params(params: Mapping[str, Any]) -> Dict[str, Any]:
-    """Only the auth options, e.g. to hand a module's params to ``_credentials.build_credential``."""
+    """Only the auth options, e.g. to hand a module's params to ``_authenticator.build_credential``."""
     return {name: params.get(name) for name in AUTH_OPTION_NAMES}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     # Managed identity selection: which identity endpoint, and which identity on it.
-    # Argspec: plugins/module_utils/_identity_options.py IDENTITY_ARGSPEC.
+    # Argspec: plugins/module_utils/_host_identity_options.py IDENTITY_ARGSPEC.
     DOCUMENTATION = r"""
 options:
   source:
@@ -55,7 +55,7 @@ options:
     type: str
 """
 
-    # Reaching the endpoint. Argspec: plugins/module_utils/_identity_options.py CONNECTION_ARGSPEC.
+    # Reaching the endpoint. Argspec: plugins/module_utils/_host_identity_options.py CONNECTION_ARGSPEC.
     CONNECTION = r"""
 options:
   endpoint:

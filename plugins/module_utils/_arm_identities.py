@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) managed_identity.azure contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Managed identities on Azure resources: the ``identity`` block of VMs and scale sets, and user-assigned identities.
+"""Managed identities as ARM resources and settings: the ``identity`` block of VMs and scale sets, and
+user-assigned identities. (Tokens from the host's own identity endpoints are ``_host_identity_endpoints``.)
 
 The pure part plans the identity block (what to keep, add and drop, and the ``type`` string);
 ``update_identity`` reads, plans and PATCHes with ``If-Match`` so a concurrent change is never lost.
@@ -16,10 +17,10 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._errors imp
     ConfigurationError,
     NotFoundError,
 )
+from ansible_collections.managed_identity.azure.plugins.module_utils._resource_ids import resource_group_id
 
 COMPUTE_API_VERSION = "2024-11-01"
 MSI_API_VERSION = "2023-01-31"
-RESOURCES_API_VERSION = "2021-04-01"
 
 RESOURCE_KINDS = {
     "virtual_machine": ("virtualMachines", "virtual machine"),
@@ -139,16 +140,15 @@ def diff_view(state: IdentityState) -> Dict[str, Any]:
 
 
 def resource_path(kind: str, subscription_id: str, resource_group: str, name: str) -> str:
-    return "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/%s/%s" % (
-        subscription_id,
-        resource_group,
+    return "%s/providers/Microsoft.Compute/%s/%s" % (
+        resource_group_id(subscription_id, resource_group),
         RESOURCE_KINDS[kind][0],
         name,
     )
 
 
 def uami_path(subscription_id: str, resource_group: str, name: str) -> str:
-    return "/subscriptions/%s/resourceGroups/%s/providers/%s/%s" % (subscription_id, resource_group, UAMI_TYPE, name)
+    return "%s/providers/%s/%s" % (resource_group_id(subscription_id, resource_group), UAMI_TYPE, name)
 
 
 def uami_id(value: str, subscription_id: str, resource_group: str, option: str = "user_assigned") -> str:

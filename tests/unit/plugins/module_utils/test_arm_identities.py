@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _identities as ids
+from ansible_collections.managed_identity.azure.plugins.module_utils import _arm_identities as ids
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import ArmError, ConfigurationError
 
 SUB = "7d5c3b1e-35a4-4f0b-9a7e-2f4f2e6d1a10"

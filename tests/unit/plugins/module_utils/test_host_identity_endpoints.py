@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) managed_identity.azure contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for the managed identity sources: detection, wire parameters, retries, Arc key rules, errors.
+"""Unit tests for the host's identity endpoints: source detection, wire parameters, retries, Arc key rules, errors,
+Service Fabric certificate pinning over real TLS, instance metadata.
 
 Every request goes over real HTTP to a scripted endpoint on loopback, so the standard-library transport is
 exercised as it is on a host: query and form encoding, headers, resets, timeouts, redirects.
@@ -11,18 +12,27 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import http.server
+import ipaddress
 import json
 import os
 import socket
+import ssl
 import struct
 import threading
 import time
+import warnings
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _http, _identity
+from ansible_collections.managed_identity.azure.plugins.module_utils import _host_identity_endpoints as endpoints
+from ansible_collections.managed_identity.azure.plugins.module_utils import _http
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
     ConfigurationError,
     EndpointUnreachable,
@@ -164,7 +174,7 @@ def token(server, **kwargs):
     """A token from ``server``: IMDS at its URL unless the test points the source elsewhere."""
     kwargs.setdefault("environ", {"AZURE_POD_IDENTITY_AUTHORITY_HOST": server.url})
     kwargs.setdefault("policy", policy())
-    return _identity.get_token(kwargs.pop("resource", ARM), **kwargs)
+    return endpoints.get_token(kwargs.pop("resource", ARM), **kwargs)
 
 
 def unused_port():
@@ -195,7 +205,7 @@ def unused_port():
     ],
 )
 def test_detect_source_follows_the_sdk_order(environ, himds, expected):
-    assert _identity.detect_source(environ, exists=lambda path: himds and path == _identity.ARC_HIMDS) == expected
+    assert endpoints.detect_source(environ, exists=lambda path: himds and path == endpoints.ARC_HIMDS) == expected
 
 
 def test_auto_uses_the_detected_source(server):
@@ -310,7 +320,7 @@ def test_bad_input_names_the_option_and_sends_nothing(server, kwargs, fragment):
 @pytest.mark.parametrize("endpoint", ["localhost:50342", "ftp://127.0.0.1/token", "http:///token"])
 def test_an_endpoint_that_is_not_an_http_url_is_a_configuration_error(endpoint):
     with pytest.raises(ConfigurationError) as caught:
-        _identity.get_token(ARM, endpoint=endpoint, environ={}, policy=policy())
+        endpoints.get_token(ARM, endpoint=endpoint, environ={}, policy=policy())
     assert "must be http:// or https://" in str(caught.value) and endpoint in str(caught.value)
 
 
@@ -486,7 +496,7 @@ def test_non_vm_sources_do_not_retry_404(server):
     env = {"MSI_ENDPOINT": server.url + "/MSI/token", "MSI_SECRET": SECRET_HEADER}
     server.script(Answer(404, {"error": "not_found", "error_description": "x"}), ok())
     with pytest.raises(IdentityError):
-        _identity.get_token(ARM, source="azure_ml", environ=env, max_wait=30)
+        endpoints.get_token(ARM, source="azure_ml", environ=env, max_wait=30)
     assert len(server.calls) == 1
 
 
@@ -503,7 +513,7 @@ def test_an_unreachable_endpoint_fails_fast_naming_it():
     clock = Clock()
     url = "http://127.0.0.1:%d" % unused_port()
     with pytest.raises(EndpointUnreachable) as caught:
-        _identity.get_token(ARM, endpoint=url, environ={}, policy=policy(clock=clock))
+        endpoints.get_token(ARM, endpoint=url, environ={}, policy=policy(clock=clock))
     message = str(caught.value)
     assert url + "/metadata/identity/oauth2/token" in message
     assert "Connection refused" in message
@@ -520,7 +530,7 @@ def test_a_connect_timeout_is_unreachable_too(monkeypatch):
     monkeypatch.setattr(_http.socket, "create_connection", silent)
     clock = Clock()
     with pytest.raises(EndpointUnreachable, match="timed out"):
-        _identity.get_token(ARM, endpoint="http://127.0.0.1:%d" % unused_port(), environ={}, policy=policy(clock=clock))
+        endpoints.get_token(ARM, endpoint="http://127.0.0.1:%d" % unused_port(), environ={}, policy=policy(clock=clock))
     assert clock.sleeps == []
 
 
@@ -654,25 +664,153 @@ def test_arc_without_a_basic_challenge_is_an_error(server, key_dir):
     ],
 )
 def test_expiry_formats(expires_on, expires_in, expected):
-    assert _identity._expires_on(expires_on, expires_in) == expected
+    assert endpoints._expires_on(expires_on, expires_in) == expected
 
 
 def test_expiry_from_expires_in_only():
-    value = _identity._expires_on(None, "3600")
+    value = endpoints._expires_on(None, "3600")
     assert value is not None and value > 1700000000
 
 
 def test_decode_claims_without_verification():
-    assert _identity.decode_claims(TOKEN)["oid"] == OBJECT
-    assert _identity.decode_claims("opaque-token") == {}
-    assert _identity.decode_claims("a.!!!.c") == {}
+    assert endpoints.decode_claims(TOKEN)["oid"] == OBJECT
+    assert endpoints.decode_claims("opaque-token") == {}
+    assert endpoints.decode_claims("a.!!!.c") == {}
 
 
 def test_describe_instance():
     compute = {"subscriptionId": "s", "resourceGroupName": "rg", "name": "vm1", "vmId": "id", "location": "westus",
                "azEnvironment": "AzurePublicCloud", "osType": "Linux", "resourceId": "", "vmSize": "Standard_B2s",
                "tagsList": [{"name": "env", "value": "prod"}]}
-    facts = _identity.describe_instance(compute)
+    facts = endpoints.describe_instance(compute)
     assert facts["resource_id"] == "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"
     assert facts["tags"] == {"env": "prod"}
     assert facts["os_type"] == "Linux"
+
+
+# --- Over real TLS: Service Fabric's identity server certificate is pinned by IDENTITY_SERVER_THUMBPRINT; any other
+# HTTPS identity endpoint is verified against the system's CAs.
+
+SF_SECRET = "0f9e8d7c6b5a49382716a5b4c3d2e1f0"
+SF_TOKEN = "header.eyJvaWQiOiAieCJ9.signature"
+
+
+def self_signed(tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sf-identity")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    thumbprint = hashlib.sha1(cert.public_bytes(serialization.Encoding.DER), usedforsecurity=False).hexdigest()
+    return cert_path, key_path, thumbprint
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    cert_path, key_path, thumbprint = self_signed(tmp_path)
+    seen = []
+    answers = []  # (status, body) to send first; then tokens
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(dict(self.headers))
+            status, answer = answers.pop(0) if answers else (200, {
+                "token_type": "Bearer", "access_token": SF_TOKEN, "expires_on": 1900000000,
+                "resource": "https://vault.azure.net/"})
+            body = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # a client refusing the certificate is what some tests expect
+
+    httpd = Server(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    url = "https://127.0.0.1:%d/metadata/identity/oauth2/token" % httpd.server_address[1]
+    yield url, thumbprint, seen, answers
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def sf_environ(url, thumbprint):
+    return {"IDENTITY_ENDPOINT": url, "IDENTITY_HEADER": SF_SECRET, "IDENTITY_SERVER_THUMBPRINT": thumbprint}
+
+
+def test_pinned_certificate_is_trusted_without_any_ca(tls_server):
+    url, thumbprint, seen, _answers = tls_server
+    # Windows shows thumbprints upper case, sometimes with separators.
+    shown = ":".join(thumbprint[i:i + 2] for i in range(0, 40, 2)).upper()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no InsecureRequestWarning: the pin is a verification
+        result = endpoints.get_token("https://vault.azure.net/", environ=sf_environ(url, shown), max_wait=0)
+    assert result.source == "service_fabric"
+    assert result.access_token == SF_TOKEN
+    assert seen[0]["Secret"] == SF_SECRET
+
+
+def test_another_certificate_is_refused_before_the_secret_is_sent(tls_server):
+    url, thumbprint, seen, _answers = tls_server
+    wrong = "%040x" % (int(thumbprint, 16) ^ 1)
+    with pytest.raises(IdentityError) as caught:
+        endpoints.get_token("https://vault.azure.net/", environ=sf_environ(url, wrong), max_wait=0)
+    assert "does not match IDENTITY_SERVER_THUMBPRINT" in str(caught.value)
+    assert "presented the certificate %s" % thumbprint in str(caught.value)
+    assert SF_SECRET not in str(caught.value)
+    assert seen == []
+
+
+def test_other_https_endpoints_verify_the_certificate_before_the_secret_is_sent(tls_server):
+    url, _thumbprint, seen, _answers = tls_server
+    env = {"IDENTITY_ENDPOINT": url, "IDENTITY_HEADER": SF_SECRET}  # App Service: no pin, so the CAs decide
+    with pytest.raises(IdentityError) as caught:
+        endpoints.get_token("https://vault.azure.net/", environ=env, max_wait=0)
+    assert "TLS failed" in str(caught.value) and "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+    assert SF_SECRET not in str(caught.value)
+    assert seen == []
+
+
+def test_service_fabric_error_shape(tls_server):
+    url, thumbprint, seen, answers = tls_server
+    answers.append((404, {"error": {"correlationId": "c", "code": "ManagedIdentityNotFound",
+                                    "message": "Managed identity not found for the specified application host."}}))
+    with pytest.raises(IdentityError) as caught:
+        endpoints.get_token("https://vault.azure.net/", environ=sf_environ(url, thumbprint), max_wait=30)
+    assert caught.value.code == "ManagedIdentityNotFound" and caught.value.status == 404
+    assert "no system-assigned managed identity" in str(caught.value)
+    assert SF_SECRET not in str(caught.value)
+    assert len(seen) == 1  # a final answer outside IMDS: not retried
+
+
+@pytest.mark.parametrize(
+    "env, fragment",
+    [
+        ({"IDENTITY_SERVER_THUMBPRINT": "not-hex"}, "is not a SHA-1 certificate thumbprint"),
+        ({"IDENTITY_ENDPOINT": "http://127.0.0.1:9/"}, "must be https://"),
+        ({"IDENTITY_HEADER": ""}, "needs the environment variable IDENTITY_HEADER"),
+    ],
+)
+def test_service_fabric_configuration_errors(env, fragment):
+    base = sf_environ("https://127.0.0.1:9/", "a" * 40)
+    base.update(env)
+    with pytest.raises(ConfigurationError, match=fragment):
+        endpoints.get_token("https://vault.azure.net/", source="service_fabric", environ=base, max_wait=0)

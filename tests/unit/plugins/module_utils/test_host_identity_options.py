@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from ansible_collections.managed_identity.azure.plugins.doc_fragments.identity import ModuleDocFragment
-from ansible_collections.managed_identity.azure.plugins.module_utils import _identity_options
+from ansible_collections.managed_identity.azure.plugins.doc_fragments.host_identity import ModuleDocFragment
+from ansible_collections.managed_identity.azure.plugins.module_utils import _host_identity_options
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import ConfigurationError
-from ansible_collections.managed_identity.azure.plugins.module_utils._identity import IdentityToken
+from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import IdentityToken
 
 
 def documented(section):
@@ -22,8 +22,8 @@ def documented(section):
 
 def test_argspec_and_doc_fragment_agree():
     docs = dict(documented(ModuleDocFragment.DOCUMENTATION), **documented(ModuleDocFragment.CONNECTION))
-    assert set(docs) == set(_identity_options.IDENTITY_ARGSPEC)
-    for name, spec in _identity_options.IDENTITY_ARGSPEC.items():
+    assert set(docs) == set(_host_identity_options.IDENTITY_ARGSPEC)
+    for name, spec in _host_identity_options.IDENTITY_ARGSPEC.items():
         assert docs[name]["type"] == spec["type"], name
         assert docs[name].get("default") == spec.get("default"), name
         assert docs[name].get("choices") == spec.get("choices"), name
@@ -32,8 +32,8 @@ def test_argspec_and_doc_fragment_agree():
 def test_adapter_reads_modules_and_plugins_alike():
     module = SimpleNamespace(params={"client_id": "a"})
     plugin = SimpleNamespace(get_option={"client_id": "a"}.__getitem__)
-    assert _identity_options.OptionAdapter.from_module(module).get("client_id") == "a"
-    assert _identity_options.OptionAdapter.from_plugin(plugin).get("client_id") == "a"
+    assert _host_identity_options.OptionAdapter.from_module(module).get("client_id") == "a"
+    assert _host_identity_options.OptionAdapter.from_plugin(plugin).get("client_id") == "a"
 
 
 @pytest.mark.parametrize(
@@ -43,15 +43,15 @@ def test_adapter_reads_modules_and_plugins_alike():
 )
 def test_connection_options_are_checked(options, fragment):
     with pytest.raises(ConfigurationError, match=fragment):
-        _identity_options.connection_kwargs(_identity_options.OptionAdapter.from_dict(options))
+        _host_identity_options.connection_kwargs(_host_identity_options.OptionAdapter.from_dict(options))
 
 
 def test_fetch_token_passes_every_option(monkeypatch):
     seen = {}
-    monkeypatch.setattr(_identity_options, "get_token", lambda resource, **kw: seen.update(kw, resource=resource))
+    monkeypatch.setattr(_host_identity_options, "get_token", lambda resource, **kw: seen.update(kw, resource=resource))
     options = {"source": "imds", "object_id": "o", "endpoint": "http://127.0.0.1:9", "timeout": 3, "max_wait": 4,
                "resource": "https://vault.azure.net"}
-    _identity_options.fetch_token(_identity_options.OptionAdapter.from_dict(options))
+    _host_identity_options.fetch_token(_host_identity_options.OptionAdapter.from_dict(options))
     assert seen == {"resource": "https://vault.azure.net", "source": "imds", "client_id": None, "object_id": "o",
                     "msi_res_id": None, "endpoint": "http://127.0.0.1:9", "timeout": 3.0, "max_wait": 4.0,
                     "warn": None, "environ": None}
@@ -60,7 +60,7 @@ def test_fetch_token_passes_every_option(monkeypatch):
 def test_describe_token():
     token = IdentityToken("opaque", "Bearer", 1900000000, "https://management.azure.com/", "imds",
                           "http://169.254.169.254/metadata/identity/oauth2/token", None)
-    facts = _identity_options.describe_token(token, now=1899999000)
+    facts = _host_identity_options.describe_token(token, now=1899999000)
     assert facts["expires_in"] == 1000
     assert facts["expires_on_iso"] == "2030-03-17T17:46:40Z"
     assert facts["claims"] == {}
