@@ -239,7 +239,9 @@ class ArmClient:
                 safe_to_retry = idempotent or isinstance(exc, _http.Unreachable)
                 if safe_to_retry and policy.wait_before_retry(None):
                     continue
-                raise ArmError("no answer from %s (%s): %s" % (origin_text(url), exc.reason, policy.summary())) from None
+                raise ArmError(
+                    "no answer from %s (%s): %s" % (origin_text(url), exc.reason, policy.summary())
+                ) from None
             status = response.status_code
             if (
                 status == 401
