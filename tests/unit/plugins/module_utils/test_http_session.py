@@ -12,7 +12,7 @@ import socket
 import time
 
 import pytest
-from tls_servers import ConnectProxy, JsonServer, make_pki
+from support.tls_servers import ConnectProxy, JsonServer, make_pki
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _http, _tls_trust
 

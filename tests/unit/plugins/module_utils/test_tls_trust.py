@@ -12,7 +12,7 @@ import ssl
 import subprocess
 
 import pytest
-from tls_servers import JsonServer, make_pki
+from support.tls_servers import JsonServer, make_pki
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _tls_trust
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import ConfigurationError
