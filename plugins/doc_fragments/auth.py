@@ -96,6 +96,8 @@ options:
     description:
       - Path of a PEM file with a CA certificate to trust in addition to the default ones, for example a private CA
         or the offline emulator's. TLS certificates are always verified; there is no option to turn that off.
+      - The default ones are the system's CA certificates, or the bundle that E(REQUESTS_CA_BUNDLE) or
+        E(CURL_CA_BUNDLE) names (E(SSL_CERT_FILE) and E(SSL_CERT_DIR) work as in OpenSSL).
     type: path
   timeout:
     description:
@@ -135,6 +137,6 @@ notes:
   - All controller-side modules of this collection are in the action group C(managed_identity.azure.azure), so
     C(module_defaults) for C(group/managed_identity.azure.azure) sets these options once.
   - Requests carry the User-Agent C(managed_identity.azure/<version>); E(AZURE_HTTP_USER_AGENT) is appended when set.
-requirements:
-  - requests
+  - ARM and Entra ID are reached through the proxy that E(HTTPS_PROXY) (or E(ALL_PROXY)) names, as an
+    C(http://[user:password@]host:port) URL, except for the hosts E(NO_PROXY) lists, as curl and requests do.
 """

@@ -129,10 +129,10 @@ import hashlib
 import json
 import os
 
-from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _arm, _fleet
+from ansible_collections.managed_identity.azure.plugins.module_utils import _fleet
 from ansible_collections.managed_identity.azure.plugins.module_utils._auth_options import AUTH_OPTION_NAMES
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
 from ansible_collections.managed_identity.azure.plugins.module_utils._module import client_from_params
@@ -152,8 +152,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
         self._config = self._read_config_data(path)
-        if not _arm.HAS_REQUESTS:
-            raise AnsibleError("the managed_identity.azure.azure_vms inventory needs the Python library requests")
         try:
             filters = _fleet.parse_filters(self.get_option("filters"))
             hosts = [h for h in self._hosts(path, cache) if filters.keep(h)]

@@ -5,7 +5,7 @@
 
 The host asks its own identity endpoint for a token, checks whose it is, and reads the scope through ARM with it.
 The token lives only in this process: it goes to ARM and nowhere else, and only its non-secret claims are
-returned. Runs on managed hosts, which need nothing but Python: no ``requests``, no ARM client.
+returned. Runs on managed hosts, which need nothing but Python; one GET, no ARM client.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) managed_identity.azure contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The ARM client: one ``requests.Session`` per module run, a bearer token reused within the run,
+"""The ARM client: one ``_http.Session`` per module run (kept-alive connections), a bearer token reused within the run,
 retries (429 with ``Retry-After``, 5xx, dropped connections), long-running operations, paging,
 and Azure's error bodies turned into ``_errors.ArmError``.
 
@@ -15,7 +15,6 @@ import contextlib
 import os
 import platform
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional
@@ -23,7 +22,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _ca_bundle
+from ansible_collections.managed_identity.azure.plugins.module_utils import _http, _tls_trust
 from ansible_collections.managed_identity.azure.plugins.module_utils._auth_options import (
     DEFAULT_MAX_WAIT,
     DEFAULT_TIMEOUT,
@@ -45,15 +44,6 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._version im
     COLLECTION_NAME,
     COLLECTION_VERSION,
 )
-
-try:
-    import requests
-except ImportError:  # reported by AzureModule through missing_required_lib
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR: Optional[str] = traceback.format_exc()
-else:
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
 
 # Response headers worth returning: IDs support asks for, throttling budget, LRO and concurrency hints.
 SAFE_HEADERS = (
@@ -100,18 +90,17 @@ def build_user_agent(extra: Optional[str] = None) -> str:
         "%s/%s" % (COLLECTION_NAME, COLLECTION_VERSION),
         "ansible-core/%s" % ANSIBLE_VERSION,
         "python/%s" % platform.python_version(),
-        "requests/%s" % (requests.__version__ if HAS_REQUESTS else "missing"),
     ]
     if extra:
         parts.append(extra)
     return " ".join(parts)
 
 
-def build_session(ca_path: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> requests.Session:
-    """The run's session. TLS is always verified; ``ca_path`` adds a trusted CA to the default ones."""
-    if not ca_path:
-        return requests.Session()
-    return _ca_bundle.session_trusting(ca_path, os.environ if environ is None else environ)
+def build_session(ca_path: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> _http.Session:
+    """The run's connections (ARM and Entra ID share them). TLS is always verified; ``ca_path`` adds a trusted CA to
+    the system's; the environment's HTTPS_PROXY / NO_PROXY apply."""
+    env = os.environ if environ is None else environ
+    return _http.Session(_tls_trust.context(ca_path, env), env)
 
 
 def _error_from(response: Any, action: Optional[str]) -> ArmError:
@@ -163,7 +152,7 @@ class ArmClient:
         ca_path: Optional[str] = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_wait: float = DEFAULT_MAX_WAIT,
-        session: Optional[requests.Session] = None,
+        session: Optional[_http.Session] = None,
         user_agent: Optional[str] = None,
         poll_interval: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -237,15 +226,21 @@ class ArmClient:
             send_headers["Authorization"] = "Bearer " + token.token
             try:
                 response = self.session.request(
-                    method.upper(), url, json=body, headers=send_headers, timeout=self.timeout, allow_redirects=False
+                    method.upper(), url, json_body=body, headers=send_headers, timeout=self.timeout
                 )
-            except requests.RequestException as exc:
-                # A POST that may have reached ARM is not sent twice; a refused connection never reached it.
-                safe_to_retry = idempotent or isinstance(exc, requests.ConnectTimeout)
+            except _http.TLSFailure as exc:
+                raise ArmError(
+                    "TLS with %s failed: %s. Check the system's CAs, or give ca_path the CA that signed the "
+                    "endpoint's certificate" % (origin_text(url), exc.reason),
+                    code="TLSFailure",
+                ) from None
+            except _http.TransportError as exc:
+                # A POST that may have reached ARM is not sent twice; one whose connection never opened did not.
+                safe_to_retry = idempotent or isinstance(exc, _http.Unreachable)
                 if safe_to_retry and policy.wait_before_retry(None):
                     continue
                 raise ArmError(
-                    "no answer from %s (%s): %s" % (origin_text(url), exc.__class__.__name__, policy.summary())
+                    "no answer from %s (%s): %s" % (origin_text(url), exc.reason, policy.summary())
                 ) from None
             status = response.status_code
             if (

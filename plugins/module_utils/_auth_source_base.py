@@ -114,7 +114,7 @@ class AuthContext:
     params: Mapping[str, Any]
     environ: Mapping[str, str]
     cloud: Cloud
-    session: Any  # the run's requests.Session, shared with the ARM client
+    session: Any  # the run's _http.Session, shared with the ARM client
     timeout: float
     max_wait: float
     cache: Optional[_token_cache.TokenCache]

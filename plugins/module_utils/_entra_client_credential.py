@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Optional
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _token_cache
+from ansible_collections.managed_identity.azure.plugins.module_utils import _http, _token_cache
 from ansible_collections.managed_identity.azure.plugins.module_utils._auth_options import (
     DEFAULT_MAX_WAIT,
     DEFAULT_TIMEOUT,
@@ -35,11 +35,6 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._retry impo
     RetryPolicy,
     parse_retry_after,
 )
-
-try:
-    import requests
-except ImportError:  # reported by AzureModule through missing_required_lib
-    pass
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -126,14 +121,25 @@ class EntraClientCredential(CachingCredential):
         policy = RetryPolicy(self._max_wait, ARM_RETRY_STATUSES, sleep=self._sleep)
         while True:
             try:
-                response = self._session.post(
-                    self.token_endpoint, data=form, timeout=self._timeout, headers={"Accept": "application/json"}
+                response = self._session.request(
+                    "POST",
+                    self.token_endpoint,
+                    data=form,
+                    timeout=self._timeout,
+                    headers={"Accept": "application/json"},
                 )
-            except requests.RequestException as exc:
+            except _http.TLSFailure as exc:
+                raise AuthenticationError(
+                    "TLS with %s failed: %s. Check the system's CAs, or give ca_path the CA that signed the "
+                    "endpoint's certificate" % (self.cloud.authority_host, exc.reason),
+                    step=action,
+                ) from None
+            except _http.TransportError as exc:
+                # A token request changes nothing in Entra ID: sending it again is safe.
                 if policy.wait_before_retry(None):
                     continue
                 raise AuthenticationError(
-                    "no answer from %s (%s)" % (self.token_endpoint, exc.__class__.__name__), step=action
+                    "no answer from %s (%s): %s" % (self.token_endpoint, exc.reason, policy.summary()), step=action
                 ) from None
             if (
                 response.status_code in ARM_RETRY_STATUSES

@@ -1,26 +1,38 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) managed_identity.azure contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A small HTTP/1.1 client on the standard library, for the host-local identity endpoints.
+"""A small HTTP/1.1 client on the standard library, for every HTTP exchange of the collection.
 
-Host-side modules run at every task on every host, and importing ``requests`` costs more than the
-rest of such a module. Identity endpoints need little: one request per connection, no proxy (IMDS
-is "not supported behind a proxy", instance-metadata-service.md), no redirect (an identity header
-must not travel on), TLS verified against the system's CAs or pinned to one certificate (Service
-Fabric). Errors say whether a connection was never made (nothing is there: do not retry) or broke
-on the way (worth a retry); their text never holds headers or bodies.
+Importing ``requests`` (with urllib3 and its CA bundle) costs a module run more than the rest of
+its work, and a fleet run starts a module process per VM and step: the collection needs nothing
+but Python. Two ways in:
+
+- ``request`` / ``send``: one request per connection, never through a proxy, no redirect, TLS
+  verified against the system's CAs or pinned to one certificate. For the host-local identity
+  endpoints (IMDS is "not supported behind a proxy", instance-metadata-service.md; an identity
+  header must not travel on; Service Fabric pins its certificate).
+- ``Session``: ARM and Entra ID from the controller. Keeps one connection per origin alive for the
+  run, goes through the proxy that ``HTTPS_PROXY`` / ``ALL_PROXY`` name unless ``NO_PROXY`` exempts
+  the host (as requests and curl do), verifies TLS with the ``ssl.SSLContext`` it is given.
+
+Errors say whether a connection was never made (nothing reached the server) or broke on the way
+(the server may have acted); their text never holds headers, bodies or proxy credentials.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import json
+import select
 import socket
 import ssl
-from typing import Any, Callable, Mapping, Optional, Tuple
-from urllib.parse import urlencode, urlsplit
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from urllib.parse import unquote, urlencode, urlsplit
 
+from ansible_collections.managed_identity.azure.plugins.module_utils import _tls_trust
+from ansible_collections.managed_identity.azure.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.managed_identity.azure.plugins.module_utils._retry import RetryPolicy, parse_retry_after
 
 
@@ -148,6 +160,189 @@ def send(
             return response
 
 
+class Proxy:
+    """An HTTP proxy that tunnels TLS with CONNECT; ``authorization`` is the Proxy-Authorization value, if any."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url if "://" in url else "http://" + url)
+        if parts.scheme != "http" or not parts.hostname:
+            # The proxy's address is shown, never its credentials.
+            raise ValueError(
+                "the proxy %s://%s is not an http:// proxy URL (http://[user:password@]host:port)"
+                % (parts.scheme, parts.hostname or "")
+            )
+        self.host = parts.hostname
+        self.port = parts.port or 8080
+        self.authorization: Optional[str] = None
+        if parts.username is not None:
+            pair = "%s:%s" % (unquote(parts.username), unquote(parts.password or ""))
+            self.authorization = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+    def __str__(self) -> str:
+        return "proxy %s:%s" % (self.host, self.port)
+
+
+def proxy_for(url: str, environ: Mapping[str, str]) -> Optional[Proxy]:
+    """The proxy the environment names for an https URL (HTTPS_PROXY, else ALL_PROXY, either case), unless NO_PROXY
+    names the host (a comma-separated list of host names, domain suffixes with or without a leading dot, or *)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return None
+    configured = next(
+        (environ[name] for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY") if environ.get(name)), None
+    )
+    if not configured:
+        return None
+    host = (parts.hostname or "").lower()
+    exempt = environ.get("no_proxy") or environ.get("NO_PROXY") or ""
+    for entry in (e.strip().lower() for e in exempt.split(",")):
+        entry = entry.split(":")[0] if entry.count(":") == 1 else entry
+        if entry == "*" or (entry and (host == entry.lstrip(".") or host.endswith("." + entry.lstrip(".")))):
+            return None
+    return Proxy(configured)
+
+
+class _Connection(http.client.HTTPConnection):
+    """A keep-alive connection whose every (re)connect goes through ``Session``'s proxy and TLS."""
+
+    def __init__(
+        self,
+        scheme: str,
+        host: str,
+        port: int,
+        context: Optional[ssl.SSLContext],
+        proxy: Optional[Proxy],
+        timeout: Tuple[float, float],
+    ) -> None:
+        super().__init__(host, port, timeout=timeout[1])
+        self.scheme = scheme
+        self.tls_context = context
+        self.proxy = proxy
+        self.timeouts = timeout
+
+    def connect(self) -> None:
+        connect_timeout, read_timeout = self.timeouts
+        address = (self.proxy.host, self.proxy.port) if self.proxy else (self.host, self.port)
+        try:
+            sock = socket.create_connection(address, connect_timeout)
+        except OSError as exc:
+            raise Unreachable("%s%s" % (_reason(exc), " (%s)" % self.proxy if self.proxy else "")) from None
+        if self.proxy:
+            _tunnel(sock, self.host, self.port, self.proxy, connect_timeout)
+        if self.scheme == "https":
+            try:
+                sock = (self.tls_context or ssl.create_default_context()).wrap_socket(sock, server_hostname=self.host)
+            except ssl.SSLError as exc:
+                sock.close()
+                raise TLSFailure(str(exc)) from None
+            except OSError as exc:
+                sock.close()
+                raise Unreachable(_reason(exc)) from None
+        sock.settimeout(read_timeout)
+        self.sock = sock
+
+
+def _tunnel(sock: socket.socket, host: str, port: int, proxy: Proxy, timeout: float) -> None:
+    """CONNECT host:port through the proxy on ``sock``; Unreachable unless the proxy answers 2xx."""
+    lines = ["CONNECT %s:%d HTTP/1.1" % (host, port), "Host: %s:%d" % (host, port)]
+    if proxy.authorization:
+        lines.append("Proxy-Authorization: " + proxy.authorization)
+    try:
+        sock.settimeout(timeout)
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
+        answer = http.client.HTTPResponse(sock, method="CONNECT")
+        answer.begin()
+    except (OSError, http.client.HTTPException) as exc:
+        sock.close()
+        raise Unreachable("%s (%s)" % (_reason(exc), proxy)) from None
+    if not 200 <= answer.status < 300:
+        sock.close()
+        raise Unreachable("the %s answered CONNECT with HTTP %s %s" % (proxy, answer.status, answer.reason))
+
+
+class Session:
+    """Connections for one run: kept alive per origin, through the environment's proxy, TLS verified by ``context``
+    (``None``: the system's CAs). Not thread-safe; one per module run or plugin."""
+
+    def __init__(self, context: Optional[ssl.SSLContext] = None, environ: Optional[Mapping[str, str]] = None) -> None:
+        self.context = context
+        self._environ: Mapping[str, str] = environ if environ is not None else {}
+        self._connections: Dict[Tuple[str, str, int], _Connection] = {}
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Optional[Mapping[str, str]] = None,
+        json_body: Any = None,
+        data: Optional[Mapping[str, str]] = None,
+        timeout: Union[float, Tuple[float, float]] = (10.0, 30.0),
+    ) -> Response:
+        """Send one request and read the whole answer, whatever its status; redirects are returned, not followed.
+
+        ``json_body`` is sent as JSON, ``data`` as a form. A kept-alive connection that the server has closed
+        meanwhile is replaced before anything is sent on it. Raises ``ValueError`` for a URL or header that
+        cannot be sent, otherwise ``TransportError`` subclasses."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("the URL must be http:// or https:// with a host name")
+        target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        send_headers = dict(headers or {})
+        for name, value in send_headers.items():
+            if "\r" in value or "\n" in value:
+                raise ValueError("the value of the %s header contains a line break" % name)
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body).encode("utf-8")
+            send_headers.setdefault("Content-Type", "application/json")
+        elif data is not None:
+            body = urlencode(data).encode("ascii")
+            send_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        timeouts = timeout if isinstance(timeout, tuple) else (float(timeout), float(timeout))
+        key = (parts.scheme, parts.hostname.lower(), parts.port or (443 if parts.scheme == "https" else 80))
+        connection = self._connections.get(key)
+        if connection is not None and connection.sock is not None and _closed_by_peer(connection.sock):
+            connection.close()
+        if connection is None:
+            proxy = proxy_for(url, self._environ)
+            connection = _Connection(key[0], key[1], key[2], self.context, proxy, timeouts)
+            self._connections[key] = connection
+        connection.timeouts = timeouts
+        connection.timeout = timeouts[1]
+        try:
+            connection.request(method, target, body=body, headers=send_headers)
+            answer = connection.getresponse()
+            content = answer.read()
+        except TransportError:
+            connection.close()
+            raise
+        except socket.timeout as exc:
+            connection.close()
+            raise TimedOut(_reason(exc)) from None
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()
+            raise Interrupted(_reason(exc)) from None
+        if answer.will_close:
+            connection.close()
+        return Response(answer.status, answer.msg, content)
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()
+
+
+def _closed_by_peer(sock: socket.socket) -> bool:
+    """Whether the server closed an idle kept-alive connection: an idle connection has nothing to read unless the
+    server closed it (or sent what no request asked for); either way it is not used again."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 def _tls(sock: socket.socket, host: str, pin_sha1: Optional[str], ca_path: Optional[str] = None) -> ssl.SSLSocket:
     if pin_sha1:
         # The pin replaces CA and host name checks, as in the Azure SDKs for Service Fabric: its
@@ -156,13 +351,11 @@ def _tls(sock: socket.socket, host: str, pin_sha1: Optional[str], ca_path: Optio
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     else:
-        context = ssl.create_default_context()
-        if ca_path:
-            try:
-                context.load_verify_locations(cafile=ca_path)
-            except (OSError, ssl.SSLError) as exc:
-                sock.close()
-                raise ValueError("ca_path=%r cannot be used as a CA bundle (%s)" % (ca_path, _reason(exc))) from None
+        try:
+            context = _tls_trust.context(ca_path)
+        except ConfigurationError as exc:
+            sock.close()
+            raise ValueError(str(exc)) from None
     try:
         tls = context.wrap_socket(sock, server_hostname=host)
     except ssl.SSLError as exc:

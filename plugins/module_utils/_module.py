@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, Mapping, NoReturn, Optional
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _arm, _authenticator
 from ansible_collections.managed_identity.azure.plugins.module_utils._auth_options import (
@@ -64,8 +64,6 @@ class AzureModule:
         self.module = AnsibleModule(
             argument_spec=merge_argument_spec(argument_spec), mutually_exclusive=mutually_exclusive, **kwargs
         )
-        if not _arm.HAS_REQUESTS:
-            self.module.fail_json(msg=missing_required_lib("requests"), exception=_arm.REQUESTS_IMPORT_ERROR)
         self.params: Dict[str, Any] = self.module.params
         self._client: Optional[_arm.ArmClient] = None
 

@@ -10,6 +10,7 @@ environment's build context is generated with ansible-builder (no container engi
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -63,7 +64,6 @@ REQUIRED = [
     "README.md",
     "LICENSE",
     "meta/runtime.yml",
-    "requirements.txt",
     "bindep.txt",
     "execution-environment.yml",
     "changelogs/changelog.yaml",
@@ -241,17 +241,44 @@ def test_action_group_names_existing_modules(source):
     assert len(names) == len(set(names))
 
 
-def test_runtime_requirements_are_requests_only():
-    lines = [line.split("#")[0].strip() for line in (REPO / "requirements.txt").read_text().splitlines()]
-    names = {re.split(r"[<>=!~\[; ]", line)[0].lower() for line in lines if line}
-    assert names == {"requests"}
+def test_plugins_need_nothing_but_ansible_core_and_the_standard_library():
+    """No Python requirement: every import of every plugin is the standard library, ansible-core or the collection;
+    an optional import must sit in a try block that handles ImportError."""
+    allowed = set(sys.stdlib_module_names) | {"ansible", "ansible_collections"}
+    found = []
+    for path in sorted((REPO / "plugins").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        optional = {
+            id(node)
+            for handler_owner in ast.walk(tree)
+            if isinstance(handler_owner, ast.Try)
+            and any(
+                isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
+                for h in handler_owner.handlers
+            )
+            for statement in handler_owner.body
+            for node in ast.walk(statement)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                if name.split(".")[0] not in allowed and id(node) not in optional:
+                    found.append("%s: %s" % (path.relative_to(REPO), name))
+    assert found == []
+    assert not (REPO / "requirements.txt").exists()
+    assert "python" not in yaml.safe_load((REPO / "execution-environment.yml").read_text())["dependencies"]
 
 
 def test_execution_environment_context(tarball, tmp_path):
     ee = yaml.safe_load((REPO / "execution-environment.yml").read_text())
     work = tmp_path / "ee"
     (work / "dist").mkdir(parents=True)
-    for name in ("execution-environment.yml", "requirements.txt", "bindep.txt"):
+    for name in ("execution-environment.yml", "bindep.txt"):
         shutil.copy(REPO / name, work / name)
     shutil.copy(tarball, work / "dist" / TARBALL)
     context = tmp_path / "context"
@@ -269,7 +296,7 @@ def test_execution_environment_context(tarball, tmp_path):
     )
 
     build = context / "_build"
-    assert (build / "requirements.txt").read_text() == (REPO / "requirements.txt").read_text()
+    assert not (build / "requirements.txt").exists()  # no Python package to install
     assert (build / "bindep.txt").read_text() == (REPO / "bindep.txt").read_text()
     galaxy = yaml.safe_load((build / "requirements.yml").read_text())
     assert galaxy == {"collections": [{"name": f"/build/dist/{TARBALL}", "type": "file"}]}

@@ -49,7 +49,7 @@ class TokenEndpoint:
         self.answers = list(answers)
         self.posts = []
 
-    def post(self, url, data=None, timeout=None, headers=None):
+    def request(self, method, url, data=None, timeout=None, headers=None):
         self.posts.append({"url": url, "data": dict(data)})
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):

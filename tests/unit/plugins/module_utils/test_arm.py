@@ -10,12 +10,13 @@ recorded bodies (tests/unit/fixtures/azure/, copied from the azure-reference exa
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
 
 import pytest
 import requests
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _arm
+from ansible_collections.managed_identity.azure.plugins.module_utils import _arm, _http
 from ansible_collections.managed_identity.azure.plugins.module_utils._auth_source_base import AccessToken
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import resolve_cloud
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
@@ -56,8 +57,8 @@ class FakeSession:
         self.script = list(script)
         self.sent = []
 
-    def request(self, method, url, json=None, headers=None, timeout=None, allow_redirects=True):
-        self.sent.append({"method": method, "url": url, "json": json, "headers": dict(headers or {})})
+    def request(self, method, url, json_body=None, headers=None, timeout=None):
+        self.sent.append({"method": method, "url": url, "json": json_body, "headers": dict(headers or {})})
         item = self.script.pop(0)
         if isinstance(item, Exception):
             raise item
@@ -183,7 +184,7 @@ def test_429_honours_retry_after_then_succeeds(clock):
 def test_5xx_and_reset_are_retried_with_backoff(clock):
     session = FakeSession(
         response(503, raw="<html>Service Unavailable</html>"),
-        requests.ConnectionError("Connection reset by peer"),
+        _http.Interrupted("Connection reset by peer"),
         response(200, {"name": "rg1"}),
     )
     assert client(session, clock).get(RG, "2021-04-01") == {"name": "rg1"}
@@ -204,7 +205,7 @@ def test_post_is_not_resent_after_a_5xx_or_reset_but_is_after_429(clock):
     with pytest.raises(ArmError):
         client(session, clock).request("POST", RG + "/doit", api_version="1")
     assert len(session.sent) == 1
-    session = FakeSession(requests.ConnectionError("reset"))
+    session = FakeSession(_http.Interrupted("reset"))
     with pytest.raises(ArmError, match="no answer from https://arm.example.test:8443"):
         client(session, clock).request("POST", RG + "/doit", api_version="1")
     session = FakeSession(response(429, {}, {"Retry-After": "1"}), response(200, {"ok": True}))
@@ -384,4 +385,20 @@ def test_credential_errors_pass_through(clock):
 
 
 def test_without_ca_path_verification_stays_on():
-    assert _arm.build_session(None, environ={}).verify is True
+    context = _arm.build_session(None, environ={}).context
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_a_transport_failure_that_is_not_tls_is_retried_then_says_how_long_was_waited(clock):
+    session = FakeSession(*[_http.Unreachable("Connection refused")] * 40)
+    with pytest.raises(ArmError, match=r"^.*no answer from https://arm.example.test:8443 \(Connection refused\): "
+                       r"\d+ attempts in \d+ s \(max_wait 60 s\)"):
+        client(session, clock).get(RG, "2021-04-01")
+    assert len(session.sent) > 3
+
+
+def test_an_untrusted_certificate_is_not_retried_and_names_ca_path(clock):
+    session = FakeSession(_http.TLSFailure("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"))
+    with pytest.raises(ArmError, match=r"TLS with https://arm.example.test:8443 failed: .*give ca_path the CA"):
+        client(session, clock).get(RG, "2021-04-01")
+    assert len(session.sent) == 1

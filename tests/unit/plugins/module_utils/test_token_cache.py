@@ -62,7 +62,7 @@ class Entra:
     def __init__(self):
         self.posts = []
 
-    def post(self, url, data=None, timeout=None, headers=None):
+    def request(self, method, url, data=None, timeout=None, headers=None):
         self.posts.append(dict(data))
         return response(200, {"token_type": "Bearer", "expires_in": 3599, "access_token": "t%d" % len(self.posts)})
 
@@ -189,7 +189,7 @@ def test_loop_detection_is_not_retried_and_points_at_the_cache():
     class Looping:
         posts = 0
 
-        def post(self, url, data=None, timeout=None, headers=None):
+        def request(self, method, url, data=None, timeout=None, headers=None):
             self.posts += 1
             body = {
                 "error": "invalid_grant",
@@ -222,7 +222,7 @@ def test_arm_refusing_a_cached_token_as_invalid_renews_it_for_every_process(tmp_
         def __init__(self):
             self.sent = []
 
-        def request(self, method, url, json=None, headers=None, timeout=None, allow_redirects=True):
+        def request(self, method, url, json_body=None, headers=None, timeout=None):
             self.sent.append(headers["Authorization"])
             return response(401, body) if headers["Authorization"] == "Bearer t1" else response(200, {"name": "rg1"})
 

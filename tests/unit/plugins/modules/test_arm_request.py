@@ -34,8 +34,8 @@ class FakeSession:
         self.script = list(script)
         self.sent = []
 
-    def request(self, method, url, json=None, headers=None, timeout=None, allow_redirects=True):
-        self.sent.append((method, url, json))
+    def request(self, method, url, json_body=None, headers=None, timeout=None):
+        self.sent.append((method, url, json_body))
         return self.script.pop(0)
 
 
