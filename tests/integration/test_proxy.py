@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 import arm_world as world
 import pytest
 from arm_world import GRANTED, PLAYBOOKS, read_vars, sp_auth
-
 from support.tls_servers import ConnectProxy
 
 READ = PLAYBOOKS / "read_resource_group.yml"
