@@ -282,8 +282,11 @@ class _Builder:
             raise SeedError(f"{where}.scope: {scope!r} is not an ARM scope such as /subscriptions/<id>")
         guid = _guid(entry["id"], f"{where}.id") if "id" in entry \
             else self.mint.guid(f"ra:{scope.lower()}:{principal_id}:{definition['name']}")
+        age = entry.get("age", 0)
+        if isinstance(age, bool) or not isinstance(age, (int, float)) or age < 0:
+            raise SeedError(f"{where}.age: {age!r} is not a number of seconds (how long ago the assignment was made)")
         self.world.add_role_assignment(
-            res.role_assignment(scope, guid, definition["name"], principal_id, self.now), effective_now=True)
+            res.role_assignment(scope, guid, definition["name"], principal_id, self.now - age), effective_now=True)
 
     def _principal_ref(self, ref: Any, where: str) -> str:
         """A service principal's seed name, a UAMI name or id, a VM/VMSS name (its system identity), or a GUID."""
