@@ -173,8 +173,8 @@ class _Builder:
                             client_id, object_id, entry.get("tags"))
         self.world.put(resource)
         self.world.add_principal(object_id=object_id, client_id=client_id, display_name=name,
-                                 kind="managed_identity", mi_resource_id=resource["id"], created_at=self.now - SEEDED_PRINCIPAL_AGE,
-                                 graph_roles=_graph_roles(entry, where))
+                                 kind="managed_identity", mi_resource_id=resource["id"],
+                                 created_at=self.now - SEEDED_PRINCIPAL_AGE, graph_roles=_graph_roles(entry, where))
         self.uamis[name.lower()] = resource["id"]
         self.uamis[resource["id"].lower()] = resource["id"]
 

@@ -45,9 +45,7 @@ def graph_cloud(cloud: Cloud, graph_endpoint: Optional[str] = None) -> Cloud:
     return dataclasses.replace(cloud, arm_endpoint=endpoint, arm_audience=endpoint)
 
 
-def graph_client(
-    params: Mapping[str, Any], graph_endpoint: Optional[str] = None, warn: Any = None
-) -> _arm.ArmClient:
+def graph_client(params: Mapping[str, Any], graph_endpoint: Optional[str] = None, warn: Any = None) -> _arm.ArmClient:
     """A client for Graph with the credential the shared auth options select."""
     env = os.environ
     cloud = graph_cloud(cloud_from_params(params, env), graph_endpoint)

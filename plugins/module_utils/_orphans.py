@@ -50,9 +50,7 @@ def in_scope(assignments: Sequence[Mapping[str, Any]], scope: str) -> List[Dict[
     ]
 
 
-def classify(
-    assignments: Sequence[Mapping[str, Any]], existing: Set[str], now: float, grace_period: float
-) -> Sweep:
+def classify(assignments: Sequence[Mapping[str, Any]], existing: Set[str], now: float, grace_period: float) -> Sweep:
     """Split the assignments whose principal is not in ``existing`` (lower-cased IDs) by age."""
     sweep = Sweep()
     for assignment in assignments:

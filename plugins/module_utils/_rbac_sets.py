@@ -19,7 +19,9 @@ from ansible_collections.managed_identity.azure.plugins.module_utils import _rol
 @dataclass
 class Plan:
     keep: List[Dict[str, Any]] = field(default_factory=list)  # at the scope (or below), wanted
-    remove: List[Dict[str, Any]] = field(default_factory=list)  # at the scope (or below, with include_below), not wanted
+    remove: List[Dict[str, Any]] = field(
+        default_factory=list
+    )  # at the scope (or below, with include_below), not wanted
     add: List[str] = field(default_factory=list)  # role definition GUIDs to assign at the scope
     inherited: List[Dict[str, Any]] = field(default_factory=list)  # above the scope: reported, never touched
     below: List[Dict[str, Any]] = field(default_factory=list)  # below the scope, left alone (include_below false)

@@ -112,11 +112,14 @@ def test_exclusive_roles_and_effective_permissions_on_a_fleet(run_playbook, worl
     before = assignments(emu)
 
     emu.reset_counters()
-    plan = run_playbook(SITE, inventory=inventory, env=env, check=True, diff=True,
-                        extra_vars={"grant_access_exclusive": True}).assert_ok()
+    plan = run_playbook(
+        SITE, inventory=inventory, env=env, check=True, diff=True, extra_vars={"grant_access_exclusive": True}
+    ).assert_ok()
     assert emu.counters("arm")["writes"] == 0
     assert assignments(emu) == before
-    planned = {r["id"].lower() for t in plan.tasks if EXCLUSIVE_TASK in t.task for x in results(t) for r in x["removed"]}
+    planned = {
+        r["id"].lower() for t in plan.tasks if EXCLUSIVE_TASK in t.task for x in results(t) for r in x["removed"]
+    }
     # Exactly web2's extra roles made at rg-web; its role on its own VM (below) and its Owner at the subscription
     # (inherited) are not the scope's to remove.
     assert {before[i][1:] for i in planned} == {
@@ -125,9 +128,16 @@ def test_exclusive_roles_and_effective_permissions_on_a_fleet(run_playbook, worl
     }
     assert {before[i][0] for i in planned} == {web2}
 
-    real = run_playbook(SITE, inventory=inventory, env=env, extra_vars={
-        "grant_access_exclusive": True, "validate_access_forbid_actions": FORBID,
-        "validate_access_expect_actions": EXPECT})
+    real = run_playbook(
+        SITE,
+        inventory=inventory,
+        env=env,
+        extra_vars={
+            "grant_access_exclusive": True,
+            "validate_access_forbid_actions": FORBID,
+            "validate_access_expect_actions": EXPECT,
+        },
+    )
 
     after = assignments(emu)
     assert set(before) - set(after) == planned
@@ -147,7 +157,10 @@ def test_exclusive_roles_and_effective_permissions_on_a_fleet(run_playbook, worl
     for pattern in FORBID:
         assert "%s is granted by role 'Owner' (assignment " % pattern in message
     assert owner_id in message.lower() and "Contributor" not in message
-    checked = real.task("managed_identity.azure.validate_access : Check the identity's effective permissions on the scope it read", "web1")
+    checked = real.task(
+        "managed_identity.azure.validate_access : Check the identity's effective permissions on the scope it read",
+        "web1",
+    )
     assert checked.result["excess_permissions"] == [] and checked.result["missing_actions"] == []
 
 

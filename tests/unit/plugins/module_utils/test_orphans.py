@@ -22,8 +22,10 @@ NOW = float(calendar.timegm(time.strptime("2026-01-01T12:00:00", "%Y-%m-%dT%H:%M
 
 
 def assignment(principal, scope=RG, created="2025-12-01T00:00:00.0000000Z"):
-    return {"id": "%s/providers/Microsoft.Authorization/roleAssignments/%s" % (scope, uuid.uuid4()),
-            "properties": {"principalId": principal, "scope": scope, "createdOn": created}}
+    return {
+        "id": "%s/providers/Microsoft.Authorization/roleAssignments/%s" % (scope, uuid.uuid4()),
+        "properties": {"principalId": principal, "scope": scope, "createdOn": created},
+    }
 
 
 class Graph:
@@ -70,7 +72,9 @@ def test_only_assignments_at_or_below_the_scope_are_swept():
 
 
 def test_graph_endpoint_per_cloud_and_required_for_a_custom_one():
-    assert _graph.graph_cloud(resolve_cloud("AzureChinaCloud")).arm_endpoint == "https://microsoftgraph.chinacloudapi.cn"
+    assert (
+        _graph.graph_cloud(resolve_cloud("AzureChinaCloud")).arm_endpoint == "https://microsoftgraph.chinacloudapi.cn"
+    )
     custom = resolve_cloud(None, arm_endpoint="https://127.0.0.1:8443")
     with pytest.raises(ConfigurationError, match="graph_endpoint: not set"):
         _graph.graph_cloud(custom)
