@@ -202,8 +202,8 @@ def describe_excess(found: Sequence[Mapping[str, Any]], principal: str, scope: s
     if note:
         message += " " + note
     return message + (
-        " Remove those assignments (managed_identity.azure.role_assignment_set makes a principal's roles at a scope "
-        "exactly the declared ones)."
+        " Remove those assignments at the scope they are made at (managed_identity.azure.role_assignment_set makes a "
+        "principal's roles at a scope exactly the declared ones)."
     )
 
 
