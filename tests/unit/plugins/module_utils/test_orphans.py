@@ -41,7 +41,7 @@ class Graph:
 
 
 def test_look_ups_go_in_batches_of_graph_limit():
-    ids = [str(uuid.uuid4()) for _ in range(2500)]
+    ids = [str(uuid.uuid4()) for _n in range(2500)]
     graph = Graph(ids[::2])
     found = _graph.existing_ids(graph, ids + [ids[0].upper()])
     assert found == {i.lower() for i in ids[::2]}
@@ -49,7 +49,7 @@ def test_look_ups_go_in_batches_of_graph_limit():
 
 
 def test_young_assignments_are_not_replicated_old_ones_orphaned_existing_ones_kept():
-    alive, gone, fresh = (str(uuid.uuid4()) for _ in range(3))
+    alive, gone, fresh = (str(uuid.uuid4()) for _n in range(3))
     assignments = [assignment(alive), assignment(gone), assignment(fresh, created="2026-01-01T11:59:00Z")]
     sweep = _orphans.classify(assignments, {alive}, NOW, grace_period=3600)
     assert [a["properties"]["principalId"] for a in sweep.orphans] == [gone]
