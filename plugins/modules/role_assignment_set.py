@@ -14,7 +14,7 @@ description:
     scope. Missing roles are assigned; any other role assigned to that principal at the scope is removed, and, with
     O(include_below=true), any other role assigned to it on resources below the scope too.
   - Assignments inherited from above the scope (a subscription, a management group) are reported in RV(inherited)
-    and never removed - they belong to another scope; manage them there.
+    and in a warning, and never removed - they belong to another scope; manage them there.
   - Other principals' assignments are never touched.
   - New assignments are made as M(managed_identity.azure.role_assignment) makes them - a deterministic name, so
     concurrent runs create one assignment, and O(principal_type=ServicePrincipal) so a new identity's replication
@@ -261,6 +261,14 @@ def main():
             _roles.explain_denied(err, "Microsoft.Authorization/roleAssignments/read, /write and /delete"), action
         )
 
+    inherited = facts(plan.inherited, names)
+    if inherited:
+        # Reported, never removed: they are made at another scope and apply here through inheritance.
+        module.warn(
+            "principal %s also holds, inherited at %s and not removed here: %s. Remove them at their own scope if "
+            "they are not meant."
+            % (principal_id, scope, "; ".join("%s from %s" % (a["role_name"], a["scope"]) for a in inherited))
+        )
     before = facts(plan.keep + plan.remove, names)
     after = facts(plan.keep + added, names)
     module.exit(
@@ -268,7 +276,7 @@ def main():
         role_assignments=after,
         added=facts(added, names),
         removed=facts(plan.remove, names),
-        inherited=facts(plan.inherited, names),
+        inherited=inherited,
         below=facts(plan.below, names),
         diff={"before": {"role_assignments": summary(before)}, "after": {"role_assignments": summary(after)}},
     )

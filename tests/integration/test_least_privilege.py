@@ -147,6 +147,7 @@ def test_exclusive_roles_and_effective_permissions_on_a_fleet(run_playbook, worl
     [web2_grant] = [x for t in real.tasks if EXCLUSIVE_TASK in t.task and t.host == "web2" for x in results(t)]
     owner_id = next(i for i, (p, role, scope) in after.items() if p == web2 and scope == "/subscriptions/" + SUB)
     assert [r["id"].lower() for r in web2_grant["inherited"]] == [owner_id]
+    assert "also holds, inherited at %s and not removed here: Owner from /subscriptions/%s" % (RG, SUB) in real.output
 
     # The VMs check themselves: web2 still holds Owner from the subscription, and fails naming it; web1 passes.
     assert real.rc != 0
