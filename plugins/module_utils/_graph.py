@@ -15,11 +15,13 @@ import dataclasses
 import os
 from typing import Any, Iterable, List, Mapping, Optional, Set
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _arm, _credentials
+from ansible_collections.managed_identity.azure.plugins.module_utils import _arm
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import Cloud, _endpoint
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import ConfigurationError
-from ansible_collections.managed_identity.azure.plugins.module_utils._module import cloud_from_params
-from ansible_collections.managed_identity.azure.plugins.module_utils._options import auth_params
+from ansible_collections.managed_identity.azure.plugins.module_utils._module import (
+    client_from_params,
+    cloud_from_params,
+)
 
 # Microsoft Graph national cloud deployments (graph/deployments.md).
 GRAPH_ENDPOINTS = {
@@ -47,17 +49,8 @@ def graph_cloud(cloud: Cloud, graph_endpoint: Optional[str] = None) -> Cloud:
 
 def graph_client(params: Mapping[str, Any], graph_endpoint: Optional[str] = None, warn: Any = None) -> _arm.ArmClient:
     """A client for Graph with the credential the shared auth options select."""
-    env = os.environ
-    cloud = graph_cloud(cloud_from_params(params, env), graph_endpoint)
-    session = _arm.build_session(params.get("ca_path"), env)
-    credential = _credentials.build_credential(auth_params(params), cloud, environ=env, session=session, warn=warn)
-    return _arm.ArmClient(
-        cloud,
-        credential,
-        session=session,
-        timeout=float(params.get("timeout") or 30),
-        max_wait=float(params["max_wait"]) if params.get("max_wait") is not None else 120.0,
-    )
+    cloud = graph_cloud(cloud_from_params(params, os.environ), graph_endpoint)
+    return client_from_params(params, warn=warn, cloud=cloud)
 
 
 def existing_ids(client: Any, object_ids: Iterable[str], batch_size: int = MAX_IDS) -> Set[str]:

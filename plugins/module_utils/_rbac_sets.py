@@ -11,7 +11,7 @@ inherited ones come from someone else's scope and are reported, never removed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _roles
 
@@ -69,3 +69,24 @@ def plan(
             result.remove.append(dict(assignment))
     result.add = [w for w in dict.fromkeys(wanted_keys) if w not in present]
     return result
+
+
+def role_names(client: Any, scope: str) -> Dict[str, Optional[str]]:
+    """Role definition GUID -> role name, for the roles visible at ``scope`` (one list call)."""
+    return {
+        _roles.role_definition_guid(d.get("id") or ""): (d.get("properties") or {}).get("roleName")
+        for d in _roles.list_role_definitions(client, scope)
+    }
+
+
+def facts(assignments: Iterable[Mapping[str, Any]], names: Mapping[str, Optional[str]]) -> List[Dict[str, Any]]:
+    """``_roles.assignment_facts`` with the role's name and ARM's ``createdOn``, sorted by assignment ID."""
+    found = []
+    for assignment in sorted(assignments, key=lambda a: (a.get("id") or "").lower()):
+        props = assignment.get("properties") or {}
+        fact = _roles.assignment_facts(
+            dict(assignment), names.get(_roles.role_definition_guid(props.get("roleDefinitionId") or ""))
+        )
+        fact["created_on"] = props.get("createdOn")
+        found.append(fact)
+    return found

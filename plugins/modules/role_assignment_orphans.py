@@ -152,25 +152,13 @@ checked:
 
 import time
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _graph, _orphans, _roles
+from ansible_collections.managed_identity.azure.plugins.module_utils import _graph, _orphans, _rbac_sets, _roles
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
     AzureError,
     ConfigurationError,
     PermissionDenied,
 )
 from ansible_collections.managed_identity.azure.plugins.module_utils._module import AzureModule
-
-
-def facts(assignments, names):
-    found = []
-    for assignment in sorted(assignments, key=lambda a: (a.get("id") or "").lower()):
-        props = assignment.get("properties") or {}
-        fact = _roles.assignment_facts(
-            assignment, names.get(_roles.role_definition_guid(props.get("roleDefinitionId") or ""))
-        )
-        fact["created_on"] = props.get("createdOn")
-        found.append(fact)
-    return found
 
 
 def main():
@@ -209,12 +197,7 @@ def main():
                 "(with admin consent); it is needed to look principals up."
             )
             raise
-        names = {}
-        if assignments:
-            names = {
-                _roles.role_definition_guid(d.get("id") or ""): (d.get("properties") or {}).get("roleName")
-                for d in _roles.list_role_definitions(client, scope)
-            }
+        names = _rbac_sets.role_names(client, scope) if assignments else {}
         if params["remove"] and not module.check_mode:
             action = "remove orphaned role assignments at %s" % scope
             for assignment in sweep.orphans:
@@ -224,13 +207,13 @@ def main():
     except AzureError as err:
         module.fail(_roles.explain_denied(err, "Microsoft.Authorization/roleAssignments/read and /delete"), action)
 
-    orphans = facts(sweep.orphans, names)
+    orphans = _rbac_sets.facts(sweep.orphans, names)
     removed = params["remove"] and bool(orphans)
     module.exit(
         changed=removed,
         orphans=orphans,
-        not_replicated=facts(sweep.not_replicated, names),
-        found_on_second_look=facts(sweep.found_on_second_look, names),
+        not_replicated=_rbac_sets.facts(sweep.not_replicated, names),
+        found_on_second_look=_rbac_sets.facts(sweep.found_on_second_look, names),
         checked=len(assignments),
         diff={
             "before": {"orphans": sorted(o["id"] for o in orphans)},

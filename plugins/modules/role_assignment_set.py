@@ -156,6 +156,10 @@ role_assignments:
       description: The assignment's ABAC condition.
       type: str
       sample: null
+    created_on:
+      description: When the assignment was made (ARM's C(createdOn); null for one still to be created).
+      type: str
+      sample: "2025-01-01T12:00:00.0000000Z"
 added:
   description: The assignments created (in check mode, that would be created).
   returned: always
@@ -185,15 +189,6 @@ below:
 from ansible_collections.managed_identity.azure.plugins.module_utils import _rbac_sets, _roles
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
 from ansible_collections.managed_identity.azure.plugins.module_utils._module import AzureModule
-
-
-def facts(assignments, names):
-    return [
-        _roles.assignment_facts(
-            a, names.get(_roles.role_definition_guid((a.get("properties") or {}).get("roleDefinitionId") or ""))
-        )
-        for a in sorted(assignments, key=lambda a: (a.get("id") or "").lower())
-    ]
 
 
 def summary(assignments):
@@ -232,10 +227,7 @@ def main():
             definitions[_roles.role_definition_guid(definition["id"])] = definition
         current = _roles.list_assignments(client, scope, principal_id)
         plan = _rbac_sets.plan(current, scope, principal_id, list(definitions), params["include_below"])
-        names = {
-            _roles.role_definition_guid(d.get("id") or ""): (d.get("properties") or {}).get("roleName")
-            for d in _roles.list_role_definitions(client, scope)
-        }
+        names = _rbac_sets.role_names(client, scope)
         names.update({guid: (d.get("properties") or {}).get("roleName") for guid, d in definitions.items()})
         principal_type = None if params["principal_type"] == "auto" else params["principal_type"]
         added = []
@@ -261,7 +253,7 @@ def main():
             _roles.explain_denied(err, "Microsoft.Authorization/roleAssignments/read, /write and /delete"), action
         )
 
-    inherited = facts(plan.inherited, names)
+    inherited = _rbac_sets.facts(plan.inherited, names)
     if inherited:
         # Reported, never removed: they are made at another scope and apply here through inheritance.
         module.warn(
@@ -269,15 +261,15 @@ def main():
             "they are not meant."
             % (principal_id, scope, "; ".join("%s from %s" % (a["role_name"], a["scope"]) for a in inherited))
         )
-    before = facts(plan.keep + plan.remove, names)
-    after = facts(plan.keep + added, names)
+    before = _rbac_sets.facts(plan.keep + plan.remove, names)
+    after = _rbac_sets.facts(plan.keep + added, names)
     module.exit(
         changed=bool(added or plan.remove),
         role_assignments=after,
-        added=facts(added, names),
-        removed=facts(plan.remove, names),
+        added=_rbac_sets.facts(added, names),
+        removed=_rbac_sets.facts(plan.remove, names),
         inherited=inherited,
-        below=facts(plan.below, names),
+        below=_rbac_sets.facts(plan.below, names),
         diff={"before": {"role_assignments": summary(before)}, "after": {"role_assignments": summary(after)}},
     )
 
