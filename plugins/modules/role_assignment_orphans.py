@@ -196,7 +196,7 @@ def main():
                 " Fix: grant the operator identity the Microsoft Graph application permission Directory.Read.All "
                 "(with admin consent); it is needed to look principals up."
             )
-            raise
+            module.fail(err, "look up the principals of the role assignments at %s in Microsoft Graph" % scope)
         names = _rbac_sets.role_names(client, scope) if assignments else {}
         if params["remove"] and not module.check_mode:
             action = "remove orphaned role assignments at %s" % scope

@@ -196,3 +196,25 @@ def test_orphans_of_a_deleted_vm_go_a_fresh_principal_stays(run_playbook, world)
     # The fresh principal's assignment stays, and the next sweep finds nothing more to do.
     again = run_playbook(SWEEP, env=env, extra_vars=extra_vars).assert_ok()
     assert not again.task("Remove role assignments of principals that no longer exist").changed
+
+    # An operator who may read the assignments but not the directory is told what it lacks, and nothing goes.
+    reader = emu.create_principal(display_name="sweeper-without-graph")
+    arm(
+        emu,
+        "PUT",
+        RG + "/providers/Microsoft.Authorization/roleAssignments/" + str(uuid.uuid4()),
+        params={"api-version": "2022-04-01"},
+        json={
+            "properties": {
+                "roleDefinitionId": "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s"
+                % (SUB, READER),
+                "principalId": reader["object_id"],
+                "principalType": "ServicePrincipal",
+            }
+        },
+    )
+    env_reader = {**env, "AZURE_CLIENT_ID": reader["client_id"], "AZURE_CLIENT_SECRET": reader["client_secret"]}
+    denied = run_playbook(SWEEP, env=env_reader, extra_vars=extra_vars)
+    assert denied.rc != 0
+    message = denied.task("Remove role assignments of principals that no longer exist").result["msg"]
+    assert "in Microsoft Graph" in message and "Directory.Read.All" in message and "roleAssignments/read" not in message
