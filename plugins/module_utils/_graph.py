@@ -23,7 +23,8 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._module imp
     cloud_from_params,
 )
 
-# Microsoft Graph national cloud deployments (graph/deployments.md).
+# Microsoft Graph national cloud deployments (graph/deployments.md); US Government L5 (DoD) is
+# https://dod-graph.microsoft.us, given as graph_endpoint.
 GRAPH_ENDPOINTS = {
     "AzureCloud": "https://graph.microsoft.com",
     "AzureChinaCloud": "https://microsoftgraph.chinacloudapi.cn",

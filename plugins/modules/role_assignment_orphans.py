@@ -56,7 +56,8 @@ options:
   graph_endpoint:
     description:
       - The Microsoft Graph base URL. Default - the cloud's (V(https://graph.microsoft.com) for V(AzureCloud)).
-        Required for a custom cloud (O(arm_endpoint) or O(authority_host) given).
+        Required for a custom cloud (O(arm_endpoint) or O(authority_host) given), and for US Government L5 (DoD),
+        V(https://dod-graph.microsoft.us).
     type: str
 notes:
   - The operator needs C(Microsoft.Authorization/roleAssignments/read) (and C(/delete) with O(remove=true)) on the
