@@ -124,6 +124,16 @@ def make_control_app(emulator: Controlled) -> web.Application:
             return _bad_request(str(exc))
         return web.json_response(created, status=201)
 
+    @routes.delete("/principals/{object_id}")
+    async def principals_delete(request: web.Request) -> web.Response:
+        # A deleted application or identity: its role assignments stay behind, as in Azure ("Identity not found").
+        object_id = request.match_info["object_id"]
+        if emulator.world.principal(object_id) is None:
+            return web.json_response({"error": f"no principal with object id {object_id}"}, status=404)
+        emulator.world.remove_principal(object_id)
+        emulator.world.commit()
+        return web.Response(status=204)
+
     app = web.Application()
     app.add_routes(routes)
     return app

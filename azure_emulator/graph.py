@@ -178,6 +178,12 @@ class Graph:
         if not roles & allowed:
             raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 
+    def replicated(self, principal: Principal) -> bool:
+        """A principal younger than the replication delay is not yet on the directory replica Graph reads from
+        (howto-troubleshoot "PrincipalNotFound": a new principal can take a while to replicate), so a look-up by
+        id finds nothing yet."""
+        return self.world.now() - principal.created_at >= self.world.knobs.replication_delay
+
     def rendered(self) -> list[dict]:
         tenant = self.world.tenant_id
         principals = sorted(self.world.principals.values(), key=lambda p: (p.created_at, p.object_id))
@@ -241,7 +247,7 @@ class Graph:
         if wanted_types & {"directoryobject", "serviceprincipal"}:
             for object_id in ids:
                 principal = self.world.principal(object_id)
-                if principal is not None and principal.object_id not in seen:
+                if principal is not None and self.replicated(principal) and principal.object_id not in seen:
                     seen.add(principal.object_id)
                     # A mixed collection: each object names its type (a typed collection does not).
                     found.append({"@odata.type": SP_TYPE, **service_principal(principal, self.world.tenant_id)})

@@ -192,7 +192,8 @@ def role_definition_id(scope: str, role_guid: str) -> str:
 
 def role_assignment(scope: str, assignment_guid: str, role_guid: str, principal_id: str, created: float,
                     principal_type: str = "ServicePrincipal", description: str | None = None) -> dict:
-    stamp = iso(created)
+    # Microsoft.Authorization writes UTC with "Z" ("2022-01-15T21:08:45.4904312Z"), as assignments made through ARM.
+    stamp = iso(created).removesuffix("+00:00") + "Z"
     return {
         "id": f"{scope.rstrip('/')}/providers/{AUTH}/roleAssignments/{assignment_guid}",
         "type": f"{AUTH}/roleAssignments", "name": assignment_guid,

@@ -21,6 +21,10 @@ _PACKAGE = Path(__file__).parent
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
+# Principals of the seed existed before the emulator started: a day old, so the replication_delay knob (a new
+# principal unknown to ARM and Graph for a while) applies only to principals created at run time.
+SEEDED_PRINCIPAL_AGE = 86400.0
+
 
 class SeedError(ValueError):
     """A seed that cannot be loaded; the message names the entry and the fix."""
@@ -169,8 +173,8 @@ class _Builder:
                             client_id, object_id, entry.get("tags"))
         self.world.put(resource)
         self.world.add_principal(object_id=object_id, client_id=client_id, display_name=name,
-                                 kind="managed_identity", mi_resource_id=resource["id"], created_at=self.now,
-                                 graph_roles=_graph_roles(entry, where))
+                                 kind="managed_identity", mi_resource_id=resource["id"],
+                                 created_at=self.now - SEEDED_PRINCIPAL_AGE, graph_roles=_graph_roles(entry, where))
         self.uamis[name.lower()] = resource["id"]
         self.uamis[resource["id"].lower()] = resource["id"]
 
@@ -205,7 +209,7 @@ class _Builder:
             system_id = self.mint.guid(ident + ":object")
             self.world.add_principal(object_id=system_id, client_id=self.mint.guid(ident + ":client"),
                                      display_name=name, kind="managed_identity", mi_resource_id=resource["id"],
-                                     created_at=self.now)
+                                     created_at=self.now - SEEDED_PRINCIPAL_AGE)
             self.systems[name.lower()] = system_id
         identity = res.identity_block(self.world.tenant_id, system_id, user_assigned)
         if identity:
@@ -252,7 +256,7 @@ class _Builder:
             else self.mint.guid(ident + ":object"),
             client_id=_guid(entry["client_id"], f"{where}.client_id") if "client_id" in entry
             else self.mint.guid(ident + ":client"),
-            secrets=[str(s) for s in secrets], federated=federated, created_at=self.now,
+            secrets=[str(s) for s in secrets], federated=federated, created_at=self.now - SEEDED_PRINCIPAL_AGE,
             graph_roles=_graph_roles(entry, where))
 
     def _role_definition(self, entry: dict, where: str) -> None:
@@ -282,8 +286,11 @@ class _Builder:
             raise SeedError(f"{where}.scope: {scope!r} is not an ARM scope such as /subscriptions/<id>")
         guid = _guid(entry["id"], f"{where}.id") if "id" in entry \
             else self.mint.guid(f"ra:{scope.lower()}:{principal_id}:{definition['name']}")
+        age = entry.get("age", 0)
+        if isinstance(age, bool) or not isinstance(age, (int, float)) or age < 0:
+            raise SeedError(f"{where}.age: {age!r} is not a number of seconds (how long ago the assignment was made)")
         self.world.add_role_assignment(
-            res.role_assignment(scope, guid, definition["name"], principal_id, self.now), effective_now=True)
+            res.role_assignment(scope, guid, definition["name"], principal_id, self.now - age), effective_now=True)
 
     def _principal_ref(self, ref: Any, where: str) -> str:
         """A service principal's seed name, a UAMI name or id, a VM/VMSS name (its system identity), or a GUID."""

@@ -40,10 +40,12 @@ def client_from_params(
     params: Mapping[str, Any],
     environ: Optional[Mapping[str, str]] = None,
     warn: Any = None,
+    cloud: Optional[Cloud] = None,
 ) -> _arm.ArmClient:
-    """An ArmClient for the shared auth options; the credential and the client share one session."""
+    """An ArmClient for the shared auth options (on ``cloud`` when given: another API, its audience); the credential
+    and the client share one session."""
     env = os.environ if environ is None else environ
-    cloud = cloud_from_params(params, env)
+    cloud = cloud or cloud_from_params(params, env)
     session = _arm.build_session(params.get("ca_path"), env)
     credential = _authenticator.build_credential(auth_params(params), cloud, environ=env, session=session, warn=warn)
     return _arm.ArmClient(

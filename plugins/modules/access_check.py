@@ -22,6 +22,11 @@ description:
     AuthorizationFailed), which is what a new role assignment looks like until it reaches ARM, fails at once with
     C(error_code=AuthorizationFailed), so that the caller can retry with C(until) and the waiting shows in the output
     (the C(managed_identity.azure.validate_access) role does).
+  - With O(expect_actions) or O(forbid_actions), also checks what the identity may do at the scope it read, from
+    ARM's own answer for the identity (C(Microsoft.Authorization/permissions), no role needed to ask) - every expected
+    action granted, no forbidden one - and fails naming each missing action, and each excess permission with the
+    role assignment that grants it (read with the same token; that takes C(roleAssignments/read) and
+    C(roleDefinitions/read), which Reader has; without them the failure names the permission block instead).
 author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
@@ -70,6 +75,28 @@ options:
     description:
       - A PEM file on the host with one more CA to trust for ARM, besides the system's. TLS is always verified.
     type: str
+  expect_actions:
+    description:
+      - Azure RBAC actions the identity must be granted at the scope it read, for example
+        V(Microsoft.Resources/subscriptions/resourceGroups/read). A pattern with C(*) must be granted whole.
+      - Missing ones fail the module with C(error_code=MissingPermissions) and list them in RV(missing_actions).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.1.0
+  forbid_actions:
+    description:
+      - Action patterns the identity must not be granted at the scope it read, in any part, for example V(*/write),
+        V(*/delete) or V(Microsoft.Authorization/*/write). Patterns compare without regard to case and C(*) matches
+        any characters, as in role definitions.
+      - An excess fails the module with C(error_code=ExcessPermissions), naming each pattern and the role assignment
+        (role, assignment ID and scope) that grants it; RV(excess_permissions) has the details.
+      - Conservative - an action granted by one entry and carved out again only by a narrower C(notActions) entry of
+        the same role counts as granted.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.1.0
 seealso:
   - module: managed_identity.azure.token_info
   - module: managed_identity.azure.instance_info
@@ -90,6 +117,15 @@ EXAMPLES = r"""
   until: access is succeeded or access.error_code | default('') != 'AuthorizationFailed'
   retries: 60
   delay: 10
+
+- name: Prove least privilege - the VM reads its resource group and can write nothing, at all
+  managed_identity.azure.access_check:
+    expect_actions:
+      - Microsoft.Resources/subscriptions/resourceGroups/read
+    forbid_actions:
+      - "*/write"
+      - "*/delete"
+      - Microsoft.Authorization/*/write
 
 - name: With a user-assigned identity, on a VM that has several
   managed_identity.azure.access_check:
@@ -142,15 +178,52 @@ resource:
     properties:
       provisioningState: Succeeded
 error_code:
-  description: Azure's error code on failure; V(AuthorizationFailed) while the role has not reached ARM.
+  description:
+    - Azure's error code on failure; V(AuthorizationFailed) while the role has not reached ARM.
+    - V(MissingPermissions) or V(ExcessPermissions) when the O(expect_actions) or O(forbid_actions) check fails.
   returned: failure
   type: str
   sample: AuthorizationFailed
+permissions:
+  description: What ARM says the identity may do at the scope, one entry per permission block of each role assignment
+    that applies there.
+  returned: when O(expect_actions) or O(forbid_actions) is given
+  type: list
+  elements: dict
+  sample:
+    - actions: ["*/read"]
+      notActions: []
+      dataActions: []
+      notDataActions: []
+missing_actions:
+  description: The entries of O(expect_actions) that are not granted.
+  returned: when O(expect_actions) or O(forbid_actions) is given
+  type: list
+  elements: str
+  sample: []
+excess_permissions:
+  description: The entries of O(forbid_actions) that are granted, each with the permission entries and the role
+    assignments that grant it.
+  returned: when O(expect_actions) or O(forbid_actions) is given
+  type: list
+  elements: dict
+  sample:
+    - action: "*/write"
+      blocks:
+        - actions: ["*"]
+          notActions: []
+      granted_by:
+        - role_name: Owner
+          role_definition_id: "/subscriptions/00000000-0000-0000-0000-000000000000/providers/\
+            Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+          assignment_id: "/subscriptions/00000000-0000-0000-0000-000000000000/providers/\
+            Microsoft.Authorization/roleAssignments/0b5e2a64-37a8-4a2b-9c8f-0f7a1d2b3c4d"
+          scope: /subscriptions/00000000-0000-0000-0000-000000000000
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _access
+from ansible_collections.managed_identity.azure.plugins.module_utils import _access, _permissions
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import CLOUDS, resolve_cloud
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError
 from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import (
@@ -179,12 +252,17 @@ def main() -> None:
             cloud={"type": "str", "default": "AzureCloud", "choices": list(CLOUDS)},
             arm_endpoint={"type": "str"},
             ca_path={"type": "str"},
+            expect_actions={"type": "list", "elements": "str", "default": []},
+            forbid_actions={"type": "list", "elements": "str", "default": []},
         ),
         mutually_exclusive=MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
     params = module.params
+    checked = None
     try:
+        expected = _permissions.check_patterns("expect_actions", params["expect_actions"])
+        forbidden = _permissions.check_patterns("forbid_actions", params["forbid_actions"])
         cloud = resolve_cloud(params["cloud"], arm_endpoint=params["arm_endpoint"])
         subscription_id, resource_group = params["subscription_id"], params["resource_group"]
         if not subscription_id:
@@ -210,10 +288,45 @@ def main() -> None:
             timeout=params["timeout"],
             max_wait=params["max_wait"],
         )
+        if expected or forbidden:
+            principal = str(claims.get("oid") or "unknown")
+            arm = _permissions.HostArm(
+                cloud,
+                token.access_token,
+                ca_path=params["ca_path"],
+                timeout=params["timeout"],
+                max_wait=params["max_wait"],
+                action="check the permissions of principal %s at %s" % (principal, scope),
+            )
+            checked = _permissions.check(arm, scope.path, principal, expected, forbidden)
     except AzureError as err:
         module.fail_json(**err.fail_kwargs())
+    found = {}
+    if checked is not None:
+        found = {k: checked[k] for k in ("permissions", "missing_actions", "excess_permissions")}
+        problems = []
+        if checked["missing_actions"]:
+            problems.append(
+                "principal %s lacks %s at %s (expect_actions)."
+                % (claims.get("oid"), ", ".join(checked["missing_actions"]), scope.path)
+            )
+        if checked["excess_permissions"]:
+            problems.append(
+                _permissions.describe_excess(
+                    checked["excess_permissions"], str(claims.get("oid")), scope.path, checked["note"]
+                )
+            )
+        if problems:
+            module.fail_json(
+                msg="check the permissions of the host's identity: " + " ".join(problems),
+                error_code="ExcessPermissions" if checked["excess_permissions"] else "MissingPermissions",
+                principal_id=claims.get("oid"),
+                scope=scope.path,
+                **found,
+            )
     module.exit_json(
         changed=False,
+        **found,
         principal_id=claims.get("oid"),
         source=facts["source"],
         client_id=facts["client_id"],

@@ -128,6 +128,9 @@ def _two_vms(**first: object) -> dict:
      "management_groups[0].parent: 'nowhere' is not the tenant id or a management group declared above"),
     ({"subscriptions": [{"subscription_id": SUB}], "service_principals": [{"name": "a", "graph_permissions": "x"}]},
      "service_principals[0].graph_permissions must be a list of Graph application permission names"),
+    ({"subscriptions": [{"subscription_id": SUB}], "service_principals": [{"name": "a"}],
+      "role_assignments": [{"principal": "a", "role": "Owner", "age": -5}]},
+     "role_assignments[0].age: -5 is not a number of seconds"),
 ])
 def test_bad_seed_is_refused_with_a_clear_message(tmp_path, seed: dict, message: str) -> None:
     path = tmp_path / "seed.yaml"

@@ -199,3 +199,25 @@ def test_managed_identity_token_from_imds_reads_the_directory(world: Any) -> Non
                                   "object_id": mi(world, VM_ID)["object_id"]}, headers={"Metadata": "true"},
                           timeout=30).json()["access_token"]
     assert graph(world, system, "POST", "directoryObjects/getByIds", json={"ids": []}).status_code == 403
+
+
+def test_get_by_ids_misses_a_principal_not_yet_replicated_and_one_deleted(world: Any) -> None:
+    token = graph_token(world, "operator")
+    nobody = world.service_principal("nobody")["object_id"]
+    world.set_knobs(replication_delay=600)
+    try:
+        fresh = world.create_principal(display_name="fresh-app")["object_id"]
+        got = graph(world, token, "POST", "directoryObjects/getByIds", json={"ids": [fresh, nobody]})
+        # The seed's principal existed before the start: replicated long ago.
+        assert [o["id"] for o in got.json()["value"]] == [nobody]
+    finally:
+        world.set_knobs(replication_delay=0)
+    replicated = graph(world, token, "POST", "directoryObjects/getByIds", json={"ids": [fresh, nobody]})
+    assert [o["id"] for o in replicated.json()["value"]] == [fresh, nobody]
+
+    world.control("DELETE", f"/principals/{fresh}")
+    assert fresh not in principals(world)
+    gone = graph(world, token, "POST", "directoryObjects/getByIds", json={"ids": [fresh, nobody]})
+    assert [o["id"] for o in gone.json()["value"]] == [nobody]
+    with pytest.raises(Exception, match="404"):
+        world.control("DELETE", f"/principals/{fresh}")

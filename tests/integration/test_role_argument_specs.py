@@ -17,8 +17,8 @@ ROLES = ("enable_identity", "grant_access", "validate_access")
 # Facts the roles publish for the next role: outputs, not inputs.
 PUBLISHED = {
     "enable_identity": {"enable_identity_principal_id", "enable_identity_client_id", "enable_identity_principal_ids"},
-    "grant_access": {"grant_access_role_definition"},
-    "validate_access": {"validate_access_result"},
+    "grant_access": {"grant_access_role_definition", "grant_access_exclusive_result"},
+    "validate_access": {"validate_access_result", "validate_access_permissions"},
 }
 # Host variables that say where a VM is in Azure: the inventory's, shared by the roles, so not prefixed.
 HOST_VARIABLES = {"azure_resource_group", "azure_vm_name", "azure_subscription_id"}

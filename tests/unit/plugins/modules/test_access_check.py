@@ -12,7 +12,7 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _access
+from ansible_collections.managed_identity.azure.plugins.module_utils import _access, _permissions
 from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import IdentityToken
 from ansible_collections.managed_identity.azure.plugins.modules import access_check
 
@@ -84,3 +84,43 @@ def test_a_token_for_another_principal_fails_before_arm_is_called(host, capsys):
     assert result["msg"].startswith("principal_id: the token from imds is for principal %s" % OID)
     assert host["reads"] == []
     assert TOKEN not in json.dumps(result)
+
+
+def test_without_action_lists_no_permission_call_is_made(host, capsys, monkeypatch):
+    monkeypatch.setattr(_permissions, "check", lambda *a, **k: pytest.fail("permissions were asked for"))
+    result = run({"subscription_id": SUB, "resource_group": "rg-web"}, capsys)
+    assert not result.get("failed") and "permissions" not in result
+
+
+def test_an_excess_permission_fails_naming_it_and_never_returns_the_token(host, capsys, monkeypatch):
+    asked = []
+
+    def check(arm, scope, principal, expected, forbidden):
+        asked.append((scope, principal, expected, forbidden))
+        blocks = [{"actions": ["*"], "notActions": []}]
+        return {
+            "permissions": blocks,
+            "missing_actions": _permissions.missing(blocks, expected),
+            "excess_permissions": _permissions.excess(blocks, forbidden),
+            "note": "",
+        }
+
+    monkeypatch.setattr(_permissions, "check", check)
+    args = {
+        "subscription_id": SUB,
+        "resource_group": "rg-web",
+        "forbid_actions": ["*/write"],
+        "expect_actions": ["Microsoft.Resources/subscriptions/resourceGroups/read"],
+    }
+    result = run(args, capsys)
+    assert result["failed"] and result["error_code"] == "ExcessPermissions"
+    assert "*/write is granted by permission blocks actions ['*']" in result["msg"]
+    assert result["missing_actions"] == [] and [e["action"] for e in result["excess_permissions"]] == ["*/write"]
+    assert asked == [("/subscriptions/%s/resourceGroups/rg-web" % SUB, OID, args["expect_actions"], ["*/write"])]
+    assert TOKEN not in json.dumps(result)
+
+
+def test_a_bad_pattern_is_refused_naming_the_option(host, capsys):
+    result = run({"subscription_id": SUB, "resource_group": "rg-web", "forbid_actions": ["has space/write"]}, capsys)
+    assert result["failed"] and result["msg"].startswith("forbid_actions: 'has space/write' is not an action pattern")
+    assert host["reads"] == []
