@@ -25,13 +25,14 @@ author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
   - managed_identity.azure.auth
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_full
+  - managed_identity.azure.attributes.action_group
 attributes:
   check_mode:
-    support: full
-    description: With O(remove=true), reports what would be removed and removes nothing.
+    details: With O(remove=true), reports what would be removed and removes nothing.
   diff_mode:
-    support: full
-    description: The orphaned assignments before and after.
+    details: The orphaned assignments before and after.
 options:
   scope:
     description:

@@ -24,13 +24,14 @@ author:
   - managed_identity.azure contributors (@managed-identity)
 extends_documentation_fragment:
   - managed_identity.azure.auth
+  - managed_identity.azure.attributes.check_mode_full
+  - managed_identity.azure.attributes.diff_mode_full
+  - managed_identity.azure.attributes.action_group
 attributes:
   check_mode:
-    support: full
-    description: Reports every assignment that would be added or removed, and writes nothing.
+    details: Reports every assignment that would be added or removed, and writes nothing.
   diff_mode:
-    support: full
-    description: The principal's assignments at the scope (and below, with O(include_below)) before and after.
+    details: The principal's assignments at the scope (and below, with O(include_below)) before and after.
 options:
   principal_id:
     description:
