@@ -293,9 +293,10 @@ class ArmClient:
                 safe_to_retry = idempotent or isinstance(exc, requests.ConnectTimeout)
                 if safe_to_retry and policy.wait_before_retry(None):
                     continue
-                raise ArmError(
-                    "no answer from %s (%s): %s" % (origin_text(url), exc.__class__.__name__, policy.summary())
-                ) from None
+                text = "%s did not answer within timeout %s s per attempt" % (origin_text(url), self.timeout)
+                if not isinstance(exc, requests.Timeout):
+                    text = "no answer from %s" % origin_text(url)
+                raise ArmError("%s (%s): %s" % (text, exc.__class__.__name__, policy.summary())) from None
             status = response.status_code
             if (
                 status == 401

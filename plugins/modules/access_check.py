@@ -157,7 +157,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _access
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import CLOUDS, resolve_cloud
-from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError
+from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
 from ansible_collections.managed_identity.azure.plugins.module_utils._identity import (
     DEFAULT_RESOURCE,
     describe_instance,
@@ -189,6 +189,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
+    action = "read the instance metadata"  # what a failure's message leads with; the ARM read names its own
     try:
         cloud = resolve_cloud(params["cloud"], arm_endpoint=params["arm_endpoint"])
         subscription_id, resource_group = params["subscription_id"], params["resource_group"]
@@ -202,6 +203,7 @@ def main() -> None:
             vm = describe_instance(compute)
             subscription_id, resource_group = vm["subscription_id"], resource_group or vm["resource_group"]
         scope = _access.Scope(subscription_id, resource_group)
+        action = "get a managed identity token"
         token = fetch_token(OptionAdapter.from_module(module), warn=module.warn)
         facts = describe_token(token)
         claims = facts["claims"]
@@ -215,8 +217,10 @@ def main() -> None:
             timeout=params["timeout"],
             max_wait=params["max_wait"],
         )
-    except AzureError as err:
+    except ConfigurationError as err:
         module.fail_json(**err.fail_kwargs())
+    except AzureError as err:
+        module.fail_json(**err.with_action(action).fail_kwargs())
     module.exit_json(
         changed=False,
         principal_id=claims.get("oid"),

@@ -109,9 +109,10 @@ def main() -> None:
     try:
         subscription_id = azure.subscription_id()
         action = "read resource group %s in subscription %s" % (name, subscription_id)
+        path = "/subscriptions/%s/resourcegroups/%s" % (subscription_id, name)
         response = azure.client.request(
             "GET",
-            "/subscriptions/%s/resourcegroups/%s" % (subscription_id, name),
+            path,
             api_version=API_VERSION,
             expected_status=[200, 404],
             action=action,
@@ -132,6 +133,7 @@ def main() -> None:
                     code=code,
                     request_id=response.request_id,
                     correlation_id=response.headers.get("x-ms-correlation-request-id"),
+                    step="GET %s" % path,
                 ),
                 action,
             )
