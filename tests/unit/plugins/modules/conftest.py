@@ -1,13 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) managed_identity.azure contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``run_arm_module``: run a controller-side module's ``main()`` against ``support.fake_arm`` as Ansible would, with
-a real ``ArmClient`` (retries, paging, long-running operations, error mapping); returns the module's JSON result."""
+"""Fixtures that run modules' ``main()`` as Ansible would, against local fakes (the emulator is for integration tests).
+
+- ``run_arm_module``: a controller-side module against ``support.fake_arm`` with a real ``ArmClient`` (retries, paging,
+  long-running operations, error mapping); returns the module's JSON result.
+- ``imds``: a fake IMDS on loopback; answers are queued, requests recorded.
+"""
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from typing import Any, Callable, Dict
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -33,9 +40,7 @@ def run_arm_module(monkeypatch, capsys, fake_arm) -> Callable[..., Dict[str, Any
 
     def client(params, environ=None, warn=None):
         cloud = resolve_cloud(None, ARM, "https://login.example.test", None)
-        return _arm.ArmClient(
-            cloud, Credential(), session=fake_arm, sleep=lambda s: None, poll_interval=0, max_wait=0
-        )
+        return _arm.ArmClient(cloud, Credential(), session=fake_arm, sleep=lambda s: None, poll_interval=0, max_wait=0)
 
     monkeypatch.setattr(_module, "client_from_params", client)
     monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
@@ -46,3 +51,33 @@ def run_arm_module(monkeypatch, capsys, fake_arm) -> Callable[..., Dict[str, Any
         return json.loads(capsys.readouterr().out)
 
     return run
+
+
+@pytest.fixture
+def imds():
+    """A fake IMDS: answers are queued per path; requests are recorded."""
+    state = {"answers": [], "requests": []}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            parts = urlsplit(self.path)
+            state["requests"].append(
+                {"path": parts.path, "query": parse_qs(parts.query), "headers": dict(self.headers)}
+            )
+            status, body = state["answers"].pop(0)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    state["url"] = "http://127.0.0.1:%d" % httpd.server_address[1]
+    yield state
+    httpd.shutdown()
+    httpd.server_close()

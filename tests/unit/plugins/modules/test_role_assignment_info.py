@@ -25,8 +25,12 @@ def assignment(name, scope, role, principal):
     return {
         "id": "%s/providers/Microsoft.Authorization/roleAssignments/%s" % (scope, name),
         "name": name,
-        "properties": {"scope": scope, "roleDefinitionId": DEFINITIONS + role, "principalId": principal,
-                       "principalType": "ServicePrincipal"},
+        "properties": {
+            "scope": scope,
+            "roleDefinitionId": DEFINITIONS + role,
+            "principalId": principal,
+            "principalType": "ServicePrincipal",
+        },
     }
 
 
@@ -46,9 +50,13 @@ def world(fake_arm):
 def test_filters_by_principal_and_role_and_names_the_roles(fake_arm, run_arm_module):
     world(fake_arm)
     fake_arm.routes[("GET", ROLES)] = lambda query, body: (
-        200, {"value": [definition(READER, "Reader")] if "$filter" in query else fake_arm.lists[ROLES]}, {})
-    result = run_arm_module(role_assignment_info, {"subscription_id": SUB, "resource_group": "rg", "principal_id": ME,
-                                                   "role": "Reader"})
+        200,
+        {"value": [definition(READER, "Reader")] if "$filter" in query else fake_arm.lists[ROLES]},
+        {},
+    )
+    result = run_arm_module(
+        role_assignment_info, {"subscription_id": SUB, "resource_group": "rg", "principal_id": ME, "role": "Reader"}
+    )
     assert result["changed"] is False
     assert [(a["name"], a["role_name"], a["principal_id"]) for a in result["role_assignments"]] == [
         ("a1", "Reader", ME)
