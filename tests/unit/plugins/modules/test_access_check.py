@@ -13,6 +13,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _access
+from ansible_collections.managed_identity.azure.plugins.module_utils._errors import IdentityError
 from ansible_collections.managed_identity.azure.plugins.module_utils._identity import IdentityToken
 from ansible_collections.managed_identity.azure.plugins.modules import access_check
 
@@ -84,3 +85,23 @@ def test_a_token_for_another_principal_fails_before_arm_is_called(host, capsys):
     assert result["msg"].startswith("principal_id: the token from imds is for principal %s" % OID)
     assert host["reads"] == []
     assert TOKEN not in json.dumps(result)
+
+
+@pytest.mark.parametrize(
+    "failing, expected",
+    [
+        ("get_instance_metadata", "Failed to read the instance metadata: "),
+        ("fetch_token", "Failed to get a managed identity token: "),
+    ],
+)
+def test_a_failure_before_arm_leads_with_the_step_that_failed(host, monkeypatch, capsys, failing, expected):
+    def timed_out(*args, **kwargs):
+        raise IdentityError("http://imds did not answer within timeout 10.0 s per attempt (timed out): 1 attempt.")
+
+    monkeypatch.setattr(access_check, failing, timed_out)
+    result = run({}, capsys)
+    assert (
+        result["msg"]
+        == expected + "http://imds did not answer within timeout 10.0 s per attempt (timed out): 1 attempt."
+    )
+    assert host["reads"] == []
