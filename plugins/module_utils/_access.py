@@ -115,7 +115,10 @@ def read_scope(
         raise ArmError("%s (%s): %s." % (text, exc.reason, policy.summary()), action=action) from None
     if response.status_code == 200:
         return _json(response) or {}
-    raise _error(response, scope, principal, action)
+    error = _error(response, scope, principal, action)
+    if response.status_code in policy.retry_statuses:
+        error.message = "%s Gave up after %s." % (error.message.rstrip(), policy.summary())
+    raise error
 
 
 def _error(response: _http.Response, scope: Scope, principal: str, action: str) -> ArmError:

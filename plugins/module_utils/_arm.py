@@ -180,6 +180,8 @@ def _error_from(response: Any, action: Optional[str]) -> ArmError:
     status = response.status_code
     if status == 401 and code == "InvalidAuthenticationTokenAudience":
         message += " (the token audience comes from the cloud and audience options)"
+    if getattr(response, "gave_up", None):
+        message = "%s Gave up after %s." % (str(message).rstrip(), response.gave_up)
     cls = NotFoundError if status == 404 else PermissionDenied if status == 403 else ArmError
     return cls(
         str(message),
@@ -314,6 +316,8 @@ class ArmClient:
                 and policy.wait_before_retry(status, parse_retry_after(response.headers))
             ):
                 continue
+            if status in ARM_RETRY_STATUSES:  # the failure message says how long it was retried
+                response.gave_up = policy.summary()
             return response
 
     # Public API ----------------------------------------------------------------------------

@@ -87,6 +87,7 @@ def test_failure_names_the_scope_and_the_call(fake_arm, run_arm_module):
     fake_arm.routes[("GET", DEFINITIONS.lower())] = arm_error(429, "SubscriptionRequestsThrottled", "Slow down.")
     result = run_arm_module(role_definition_info, {"subscription_id": SUB})
     assert result["msg"] == (
-        "Failed to list role definitions at %s (HTTP 429, SubscriptionRequestsThrottled): Slow down. "
+        "Failed to list role definitions at %s (HTTP 429, SubscriptionRequestsThrottled): Slow down. Gave up after "
+        "1 attempt in 0 s (max_wait 0 s). "
         "[list %s, request id req-429]" % (SUB_SCOPE, DEFINITIONS)
     )
