@@ -104,7 +104,7 @@ def test_a_final_status_is_not_retried_and_max_wait_zero_never_waits():
 
 def test_elapsed_counts_from_the_policys_creation():
     clock = Clock()
-    retry, _ = policy(60, clock=clock)
+    retry = policy(60, clock=clock)[0]
     clock.now += 12  # the first attempt timed out before any retry was considered
     assert retry.elapsed() == 12
     assert retry.remaining() == 60  # the budget counts from the first retry decision
