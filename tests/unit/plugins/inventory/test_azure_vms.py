@@ -29,19 +29,16 @@ def vm(name, os_type="Linux", **extra):
         "tags": {"env": "prod", "note": "{{ lookup('pipe', 'id') }}"},
         "properties": {
             "storageProfile": {"osDisk": {"osType": os_type}},
-            "networkProfile": {
-                "networkInterfaces": [{"id": "%s/providers/Microsoft.Network/networkInterfaces/%sVMNic" % (RG, name)}]
-            },
+            "networkProfile": {"networkInterfaces": [{"id": "%s/providers/Microsoft.Network/networkInterfaces/%sVMNic"
+                                                            % (RG, name)}]},
         },
         **extra,
     }
 
 
 def nic(name, address):
-    return {
-        "id": "%s/providers/Microsoft.Network/networkInterfaces/%sVMNic" % (RG, name),
-        "properties": {"ipConfigurations": [{"properties": {"privateIPAddress": address, "primary": True}}]},
-    }
+    return {"id": "%s/providers/Microsoft.Network/networkInterfaces/%sVMNic" % (RG, name),
+            "properties": {"ipConfigurations": [{"properties": {"privateIPAddress": address, "primary": True}}]}}
 
 
 class FakeClient:
@@ -90,16 +87,12 @@ def parse(tmp_path, config, name="fleet.azure_vms.yml"):
 
 
 def test_hosts_in_azure_vms_with_keyed_groups_groups_and_compose(tmp_path, fake):
-    inventory = parse(
-        tmp_path,
-        {
-            "plugin": NAME,
-            "subscription_ids": [SUB],
-            "keyed_groups": [{"key": "azure_os_type | lower", "prefix": "os"}],
-            "groups": {"tagged_prod": "azure_tags.env == 'prod'"},
-            "compose": {"validate_access_delay": "1", "ansible_user": "'azureuser'"},
-        },
-    )
+    inventory = parse(tmp_path, {
+        "plugin": NAME, "subscription_ids": [SUB],
+        "keyed_groups": [{"key": "azure_os_type | lower", "prefix": "os"}],
+        "groups": {"tagged_prod": "azure_tags.env == 'prod'"},
+        "compose": {"validate_access_delay": "1", "ansible_user": "'azureuser'"},
+    })
     assert sorted(h.name for h in inventory.groups["azure_vms"].get_hosts()) == ["web1", "win1"]
     assert [h.name for h in inventory.groups["os_windows"].get_hosts()] == ["win1"]
     assert [h.name for h in inventory.groups["os_linux"].get_hosts()] == ["web1"]
@@ -128,42 +121,26 @@ def test_subscription_from_the_environment_and_none_is_an_error(tmp_path, fake, 
 
 def test_templated_options_reach_the_auth_code(tmp_path, fake, monkeypatch):
     monkeypatch.setenv("FLEET_ARM", "https://arm.example.test")
-    parse(
-        tmp_path,
-        {
-            "plugin": NAME,
-            "subscription_ids": [SUB],
-            "arm_endpoint": "{{ lookup('ansible.builtin.env', 'FLEET_ARM') }}",
-            "ca_path": "~/ca.pem",
-        },
-    )
+    parse(tmp_path, {"plugin": NAME, "subscription_ids": [SUB],
+                     "arm_endpoint": "{{ lookup('ansible.builtin.env', 'FLEET_ARM') }}", "ca_path": "~/ca.pem"})
     assert fake.built[0]["arm_endpoint"] == "https://arm.example.test"
     assert fake.built[0]["ca_path"].endswith("/ca.pem") and not fake.built[0]["ca_path"].startswith("~")
 
 
 def test_duplicate_host_names_fail_naming_both_vms(tmp_path, fake):
-    fake.vms.append(
-        vm("web1").copy()
-        | {"id": "/subscriptions/%s/resourceGroups/rg-db/providers/Microsoft.Compute/virtualMachines/web1" % SUB}
-    )
+    fake.vms.append(vm("web1").copy() | {"id": "/subscriptions/%s/resourceGroups/rg-db/providers/"
+                                               "Microsoft.Compute/virtualMachines/web1" % SUB})
     with pytest.raises(AnsibleParserError, match="two VMs have the host name 'web1'") as err:
         parse(tmp_path, {"plugin": NAME, "subscription_ids": [SUB]})
     assert "rg-db" in str(err.value) and "rg-web" in str(err.value) and "hostnames" in str(err.value)
-    inventory = parse(
-        tmp_path,
-        {"plugin": NAME, "subscription_ids": [SUB], "hostnames": ["azure_resource_group ~ '_' ~ azure_vm_name"]},
-    )
+    inventory = parse(tmp_path, {"plugin": NAME, "subscription_ids": [SUB],
+                                 "hostnames": ["azure_resource_group ~ '_' ~ azure_vm_name"]})
     assert sorted(inventory.hosts) == ["rg-db_web1", "rg-web_web1", "rg-web_win1"]
 
 
 def test_second_parse_with_the_cache_sends_nothing(tmp_path, fake):
-    config = {
-        "plugin": NAME,
-        "subscription_ids": [SUB],
-        "cache": True,
-        "cache_plugin": "ansible.builtin.jsonfile",
-        "cache_connection": str(tmp_path / "cache"),
-    }
+    config = {"plugin": NAME, "subscription_ids": [SUB], "cache": True, "cache_plugin": "ansible.builtin.jsonfile",
+              "cache_connection": str(tmp_path / "cache")}
     first = parse(tmp_path, config)
     calls = len(fake.calls)
     assert calls == 4 and len(fake.built) == 1
@@ -176,15 +153,8 @@ def test_filters_and_host_address_apply_to_the_cached_fleet_too(tmp_path, fake):
     cache = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache")}
     assert sorted(parse(tmp_path, {"plugin": NAME, "subscription_ids": [SUB], **cache}).hosts) == ["web1", "win1"]
     calls = len(fake.calls)
-    narrowed = parse(
-        tmp_path,
-        {
-            "plugin": NAME,
-            "subscription_ids": [SUB],
-            **cache,
-            "filters": {"tags": {"env": "prod"}, "resource_groups": ["RG-WEB"]},
-        },
-    )
+    narrowed = parse(tmp_path, {"plugin": NAME, "subscription_ids": [SUB], **cache,
+                                "filters": {"tags": {"env": "prod"}, "resource_groups": ["RG-WEB"]}})
     assert sorted(narrowed.hosts) == ["web1", "win1"]
     none = parse(tmp_path, {"plugin": NAME, "subscription_ids": [SUB], **cache, "filters": {"locations": ["eastus"]}})
     assert list(none.hosts) == [] and len(fake.calls) == calls

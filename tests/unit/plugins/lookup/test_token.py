@@ -30,24 +30,12 @@ def imds():
             seen.append(query)
             resource = query["resource"][0]
             if resource == "https://unknown.example":
-                status, body = (
-                    400,
-                    {
-                        "error": "invalid_resource",
-                        "error_description": "AADSTS500011: The resource principal named %s was not "
-                        "found in the tenant" % resource,
-                    },
-                )
+                status, body = 400, {"error": "invalid_resource",
+                                     "error_description": "AADSTS500011: The resource principal named %s was not "
+                                                          "found in the tenant" % resource}
             else:
-                status, body = (
-                    200,
-                    {
-                        "access_token": "token-for-" + resource,
-                        "expires_on": "1900000000",
-                        "resource": resource,
-                        "token_type": "Bearer",
-                    },
-                )
+                status, body = 200, {"access_token": "token-for-" + resource, "expires_on": "1900000000",
+                                     "resource": resource, "token_type": "Bearer"}
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Length", str(len(data)))

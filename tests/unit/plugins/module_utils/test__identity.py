@@ -33,10 +33,8 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._retry impo
 ARM = "https://management.azure.com/"
 CLIENT = "6b4a0c83-2a54-4d05-9a1c-9d1f4a2f2a07"
 OBJECT = "2b8e0c0d-6f0a-4a57-9c8a-2d5f0f3e1c11"
-UAMI = (
-    "/subscriptions/8d10da13-8125-4ba9-a717-bf7490507b3d/resourceGroups/rg"
-    "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app"
-)
+UAMI = ("/subscriptions/8d10da13-8125-4ba9-a717-bf7490507b3d/resourceGroups/rg"
+        "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app")
 SECRET_HEADER = "f1d2d2f9-24e2-4c3b-9c1e-5c3d2a1b0e99"
 # Added by the HTTP layer itself; the tests compare what the identity code chose to send.
 TRANSPORT_HEADERS = {"host", "accept-encoding", "content-length", "content-type"}
@@ -62,13 +60,8 @@ class Answer:
 
 
 def ok(**extra):
-    body = {
-        "access_token": TOKEN,
-        "expires_on": "1900000000",
-        "expires_in": "86399",
-        "resource": ARM,
-        "token_type": "Bearer",
-    }
+    body = {"access_token": TOKEN, "expires_on": "1900000000", "expires_in": "86399", "resource": ARM,
+            "token_type": "Bearer"}
     body.update(extra)
     return Answer(200, body)
 
@@ -109,16 +102,14 @@ class Endpoint:
         parts = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         form = handler.rfile.read(length).decode() if length else None
-        self.calls.append(
-            {
-                "method": handler.command,
-                "path": parts.path,
-                "params": dict(parse_qsl(parts.query)),
-                "headers": {k: v for k, v in handler.headers.items() if k.lower() not in TRANSPORT_HEADERS},
-                "form": dict(parse_qsl(form)) if form is not None else None,
-                "content_type": handler.headers.get("Content-Type"),
-            }
-        )
+        self.calls.append({
+            "method": handler.command,
+            "path": parts.path,
+            "params": dict(parse_qsl(parts.query)),
+            "headers": {k: v for k, v in handler.headers.items() if k.lower() not in TRANSPORT_HEADERS},
+            "form": dict(parse_qsl(form)) if form is not None else None,
+            "content_type": handler.headers.get("Content-Type"),
+        })
         answer = self.answers.pop(0)
         if answer.action == "reset":
             handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -190,18 +181,12 @@ def unused_port():
     [
         ({}, False, "imds"),
         ({"AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:1"}, False, "imds"),
-        (
-            {"IDENTITY_ENDPOINT": "https://x", "IDENTITY_HEADER": "h", "IDENTITY_SERVER_THUMBPRINT": "t"},
-            False,
-            "service_fabric",
-        ),
+        ({"IDENTITY_ENDPOINT": "https://x", "IDENTITY_HEADER": "h", "IDENTITY_SERVER_THUMBPRINT": "t"}, False,
+         "service_fabric"),
         ({"IDENTITY_ENDPOINT": "http://x", "IDENTITY_HEADER": "h"}, False, "app_service"),
         # App Service also sets the 2017 variables; the 2019 protocol wins, as in the SDKs.
-        (
-            {"IDENTITY_ENDPOINT": "http://x", "IDENTITY_HEADER": "h", "MSI_ENDPOINT": "http://y", "MSI_SECRET": "s"},
-            False,
-            "app_service",
-        ),
+        ({"IDENTITY_ENDPOINT": "http://x", "IDENTITY_HEADER": "h", "MSI_ENDPOINT": "http://y", "MSI_SECRET": "s"},
+         False, "app_service"),
         ({"MSI_ENDPOINT": "http://y", "MSI_SECRET": "s"}, False, "azure_ml"),
         ({"IDENTITY_ENDPOINT": "http://x", "IMDS_ENDPOINT": "http://x"}, False, "arc"),
         ({}, True, "arc"),
@@ -233,20 +218,15 @@ def test_imds_request_and_pod_identity_redirect(server):
     assert call["params"] == {"api-version": "2018-02-01", "resource": ARM}
     assert call["headers"] == {"Metadata": "true"}
     assert (result.access_token, result.expires_on, result.source, result.client_id) == (
-        TOKEN,
-        1900000000,
-        "imds",
-        CLIENT,
-    )
+        TOKEN, 1900000000, "imds", CLIENT)
     assert result.endpoint == server.url + "/metadata/identity/oauth2/token"
 
 
 def test_endpoint_option_beats_the_environment_and_keeps_a_full_path(server):
     server.script(ok())
     elsewhere = "http://127.0.0.1:%d" % unused_port()
-    token(
-        server, endpoint=server.url + "/custom/path?tenant=a", environ={"AZURE_POD_IDENTITY_AUTHORITY_HOST": elsewhere}
-    )
+    token(server, endpoint=server.url + "/custom/path?tenant=a",
+          environ={"AZURE_POD_IDENTITY_AUTHORITY_HOST": elsewhere})
     assert server.calls[0]["path"] == "/custom/path"
     # a query in the endpoint is kept and the request's parameters are added to it
     assert server.calls[0]["params"] == {"tenant": "a", "api-version": "2018-02-01", "resource": ARM}
@@ -260,42 +240,18 @@ def test_endpoint_option_beats_the_environment_and_keeps_a_full_path(server):
         ("imds", {}, {"msi_res_id": UAMI}, {"msi_res_id": UAMI}),
         ("vm_extension", {}, {"client_id": CLIENT}, {"client_id": CLIENT}),
         ("vm_extension", {}, {"object_id": OBJECT}, {"object_id": OBJECT}),
-        (
-            "app_service",
-            {"IDENTITY_ENDPOINT": "{url}/msi/token", "IDENTITY_HEADER": SECRET_HEADER},
-            {"client_id": CLIENT},
-            {"client_id": CLIENT, "api-version": "2019-08-01"},
-        ),
-        (
-            "app_service",
-            {"IDENTITY_ENDPOINT": "{url}/msi/token", "IDENTITY_HEADER": SECRET_HEADER},
-            {"object_id": OBJECT},
-            {"object_id": OBJECT},
-        ),
-        (
-            "app_service",
-            {"IDENTITY_ENDPOINT": "{url}/msi/token", "IDENTITY_HEADER": SECRET_HEADER},
-            {"msi_res_id": UAMI},
-            {"mi_res_id": UAMI},
-        ),
-        (
-            "app_service",
-            {"MSI_ENDPOINT": "{url}/msi/token", "MSI_SECRET": SECRET_HEADER},
-            {"client_id": CLIENT},
-            {"clientid": CLIENT, "api-version": "2017-09-01"},
-        ),
-        (
-            "azure_ml",
-            {"MSI_ENDPOINT": "{url}/MSI/token", "MSI_SECRET": SECRET_HEADER},
-            {"client_id": CLIENT},
-            {"clientid": CLIENT, "api-version": "2017-09-01"},
-        ),
-        (
-            "azure_ml",
-            {"MSI_ENDPOINT": "{url}/MSI/token", "MSI_SECRET": SECRET_HEADER},
-            {"msi_res_id": UAMI},
-            {"mi_res_id": UAMI},
-        ),
+        ("app_service", {"IDENTITY_ENDPOINT": "{url}/msi/token", "IDENTITY_HEADER": SECRET_HEADER},
+         {"client_id": CLIENT}, {"client_id": CLIENT, "api-version": "2019-08-01"}),
+        ("app_service", {"IDENTITY_ENDPOINT": "{url}/msi/token", "IDENTITY_HEADER": SECRET_HEADER},
+         {"object_id": OBJECT}, {"object_id": OBJECT}),
+        ("app_service", {"IDENTITY_ENDPOINT": "{url}/msi/token", "IDENTITY_HEADER": SECRET_HEADER},
+         {"msi_res_id": UAMI}, {"mi_res_id": UAMI}),
+        ("app_service", {"MSI_ENDPOINT": "{url}/msi/token", "MSI_SECRET": SECRET_HEADER},
+         {"client_id": CLIENT}, {"clientid": CLIENT, "api-version": "2017-09-01"}),
+        ("azure_ml", {"MSI_ENDPOINT": "{url}/MSI/token", "MSI_SECRET": SECRET_HEADER},
+         {"client_id": CLIENT}, {"clientid": CLIENT, "api-version": "2017-09-01"}),
+        ("azure_ml", {"MSI_ENDPOINT": "{url}/MSI/token", "MSI_SECRET": SECRET_HEADER},
+         {"msi_res_id": UAMI}, {"mi_res_id": UAMI}),
     ],
 )
 def test_selector_is_sent_under_the_sources_own_name(server, source, environ, selector, expected_params):
@@ -316,15 +272,8 @@ def test_selector_is_sent_under_the_sources_own_name(server, source, environ, se
         ("arc", {"IDENTITY_ENDPOINT": "{url}/metadata/identity/oauth2/token"}, {"client_id": CLIENT}),
         ("arc", {"IDENTITY_ENDPOINT": "{url}/metadata/identity/oauth2/token"}, {"msi_res_id": UAMI}),
         ("cloud_shell", {"MSI_ENDPOINT": "{url}/oauth2/token"}, {"object_id": OBJECT}),
-        (
-            "service_fabric",
-            {
-                "IDENTITY_ENDPOINT": "https://127.0.0.1:9/",
-                "IDENTITY_HEADER": SECRET_HEADER,
-                "IDENTITY_SERVER_THUMBPRINT": "a" * 40,
-            },
-            {"client_id": CLIENT},
-        ),
+        ("service_fabric", {"IDENTITY_ENDPOINT": "https://127.0.0.1:9/", "IDENTITY_HEADER": SECRET_HEADER,
+                            "IDENTITY_SERVER_THUMBPRINT": "a" * 40}, {"client_id": CLIENT}),
         ("vm_extension", {}, {"msi_res_id": UAMI}),
         ("azure_ml", {"MSI_ENDPOINT": "{url}/", "MSI_SECRET": SECRET_HEADER}, {"object_id": OBJECT}),
         ("app_service", {"MSI_ENDPOINT": "{url}/", "MSI_SECRET": SECRET_HEADER}, {"object_id": OBJECT}),
@@ -375,18 +324,8 @@ def test_a_secret_that_cannot_be_a_header_is_refused_without_showing_it(server):
 
 
 def test_app_service_2019_sends_the_identity_header_and_parses_the_answer(server):
-    server.script(
-        Answer(
-            200,
-            {
-                "access_token": TOKEN,
-                "expires_on": "1900000000",
-                "resource": ARM,
-                "token_type": "Bearer",
-                "client_id": CLIENT,
-            },
-        )
-    )
+    server.script(Answer(200, {"access_token": TOKEN, "expires_on": "1900000000", "resource": ARM,
+                               "token_type": "Bearer", "client_id": CLIENT}))
     env = {"IDENTITY_ENDPOINT": server.url + "/msi/token", "IDENTITY_HEADER": SECRET_HEADER}
     result = token(server, source="app_service", environ=env)
     assert server.calls[0]["headers"] == {"X-IDENTITY-HEADER": SECRET_HEADER, "Metadata": "true"}
@@ -395,17 +334,8 @@ def test_app_service_2019_sends_the_identity_header_and_parses_the_answer(server
 
 
 def test_app_service_2017_date_expiry_is_parsed(server):
-    server.script(
-        Answer(
-            200,
-            {
-                "access_token": TOKEN,
-                "expires_on": "03/17/2030 09:20:00 +00:00",
-                "resource": ARM,
-                "token_type": "Bearer",
-            },
-        )
-    )
+    server.script(Answer(200, {"access_token": TOKEN, "expires_on": "03/17/2030 09:20:00 +00:00",
+                               "resource": ARM, "token_type": "Bearer"}))
     env = {"MSI_ENDPOINT": server.url + "/msi/token", "MSI_SECRET": SECRET_HEADER}
     result = token(server, source="app_service", environ=env)
     assert server.calls[0]["headers"] == {"secret": SECRET_HEADER}
@@ -615,10 +545,8 @@ def test_requested_user_assigned_identity_not_attached(server):
 
 
 def test_several_identities_and_no_selector_names_the_options(server):
-    description = (
-        "Multiple user assigned identities exist, please specify the clientId / resourceId of the "
-        "identity in the token request"
-    )
+    description = ("Multiple user assigned identities exist, please specify the clientId / resourceId of the "
+                   "identity in the token request")
     with pytest.raises(IdentityError) as caught:
         token(server.script(imds_400(description)))
     assert "set one of the options client_id, object_id or msi_res_id" in str(caught.value)
@@ -655,12 +583,8 @@ def challenge(path):
 
 
 def arc(server, key_dir):
-    return token(
-        server,
-        source="arc",
-        environ={"IDENTITY_ENDPOINT": server.url + "/metadata/identity/oauth2/token"},
-        arc_key_dir=str(key_dir),
-    )
+    return token(server, source="arc", environ={"IDENTITY_ENDPOINT": server.url + "/metadata/identity/oauth2/token"},
+                 arc_key_dir=str(key_dir))
 
 
 def test_arc_reads_the_key_and_answers_the_challenge(server, key_dir):
@@ -745,18 +669,9 @@ def test_decode_claims_without_verification():
 
 
 def test_describe_instance():
-    compute = {
-        "subscriptionId": "s",
-        "resourceGroupName": "rg",
-        "name": "vm1",
-        "vmId": "id",
-        "location": "westus",
-        "azEnvironment": "AzurePublicCloud",
-        "osType": "Linux",
-        "resourceId": "",
-        "vmSize": "Standard_B2s",
-        "tagsList": [{"name": "env", "value": "prod"}],
-    }
+    compute = {"subscriptionId": "s", "resourceGroupName": "rg", "name": "vm1", "vmId": "id", "location": "westus",
+               "azEnvironment": "AzurePublicCloud", "osType": "Linux", "resourceId": "", "vmSize": "Standard_B2s",
+               "tagsList": [{"name": "env", "value": "prod"}]}
     facts = _identity.describe_instance(compute)
     assert facts["resource_id"] == "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"
     assert facts["tags"] == {"env": "prod"}

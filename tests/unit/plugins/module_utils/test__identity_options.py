@@ -38,11 +38,8 @@ def test_adapter_reads_modules_and_plugins_alike():
 
 @pytest.mark.parametrize(
     "options, fragment",
-    [
-        ({"timeout": 0}, "timeout=0.0 must be more than 0"),
-        ({"max_wait": -1}, "max_wait=-1.0 must be 0"),
-        ({"timeout": "soon"}, "timeout='soon' is not a number"),
-    ],
+    [({"timeout": 0}, "timeout=0.0 must be more than 0"), ({"max_wait": -1}, "max_wait=-1.0 must be 0"),
+     ({"timeout": "soon"}, "timeout='soon' is not a number")],
 )
 def test_connection_options_are_checked(options, fragment):
     with pytest.raises(ConfigurationError, match=fragment):
@@ -52,39 +49,17 @@ def test_connection_options_are_checked(options, fragment):
 def test_fetch_token_passes_every_option(monkeypatch):
     seen = {}
     monkeypatch.setattr(_identity_options, "get_token", lambda resource, **kw: seen.update(kw, resource=resource))
-    options = {
-        "source": "imds",
-        "object_id": "o",
-        "endpoint": "http://127.0.0.1:9",
-        "timeout": 3,
-        "max_wait": 4,
-        "resource": "https://vault.azure.net",
-    }
+    options = {"source": "imds", "object_id": "o", "endpoint": "http://127.0.0.1:9", "timeout": 3, "max_wait": 4,
+               "resource": "https://vault.azure.net"}
     _identity_options.fetch_token(_identity_options.OptionAdapter.from_dict(options))
-    assert seen == {
-        "resource": "https://vault.azure.net",
-        "source": "imds",
-        "client_id": None,
-        "object_id": "o",
-        "msi_res_id": None,
-        "endpoint": "http://127.0.0.1:9",
-        "timeout": 3.0,
-        "max_wait": 4.0,
-        "warn": None,
-        "environ": None,
-    }
+    assert seen == {"resource": "https://vault.azure.net", "source": "imds", "client_id": None, "object_id": "o",
+                    "msi_res_id": None, "endpoint": "http://127.0.0.1:9", "timeout": 3.0, "max_wait": 4.0,
+                    "warn": None, "environ": None}
 
 
 def test_describe_token():
-    token = IdentityToken(
-        "opaque",
-        "Bearer",
-        1900000000,
-        "https://management.azure.com/",
-        "imds",
-        "http://169.254.169.254/metadata/identity/oauth2/token",
-        None,
-    )
+    token = IdentityToken("opaque", "Bearer", 1900000000, "https://management.azure.com/", "imds",
+                          "http://169.254.169.254/metadata/identity/oauth2/token", None)
     facts = _identity_options.describe_token(token, now=1899999000)
     assert facts["expires_in"] == 1000
     assert facts["expires_on_iso"] == "2030-03-17T17:46:40Z"

@@ -33,21 +33,16 @@ def self_signed(tmp_path):
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sf-identity")])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
     thumbprint = hashlib.sha1(cert.public_bytes(serialization.Encoding.DER), usedforsecurity=False).hexdigest()
     return cert_path, key_path, thumbprint
 
@@ -61,19 +56,9 @@ def server(tmp_path):
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             seen.append(dict(self.headers))
-            status, answer = (
-                answers.pop(0)
-                if answers
-                else (
-                    200,
-                    {
-                        "token_type": "Bearer",
-                        "access_token": TOKEN,
-                        "expires_on": 1900000000,
-                        "resource": "https://vault.azure.net/",
-                    },
-                )
-            )
+            status, answer = answers.pop(0) if answers else (200, {
+                "token_type": "Bearer", "access_token": TOKEN, "expires_on": 1900000000,
+                "resource": "https://vault.azure.net/"})
             body = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -107,7 +92,7 @@ def environ(url, thumbprint):
 def test_pinned_certificate_is_trusted_without_any_ca(server):
     url, thumbprint, seen, _answers = server
     # Windows shows thumbprints upper case, sometimes with separators.
-    shown = ":".join(thumbprint[i : i + 2] for i in range(0, 40, 2)).upper()
+    shown = ":".join(thumbprint[i:i + 2] for i in range(0, 40, 2)).upper()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no InsecureRequestWarning: the pin is a verification
         result = _identity.get_token("https://vault.azure.net/", environ=environ(url, shown), max_wait=0)
@@ -139,18 +124,8 @@ def test_other_https_endpoints_verify_the_certificate_before_the_secret_is_sent(
 
 def test_service_fabric_error_shape(server):
     url, thumbprint, seen, answers = server
-    answers.append(
-        (
-            404,
-            {
-                "error": {
-                    "correlationId": "c",
-                    "code": "ManagedIdentityNotFound",
-                    "message": "Managed identity not found for the specified application host.",
-                }
-            },
-        )
-    )
+    answers.append((404, {"error": {"correlationId": "c", "code": "ManagedIdentityNotFound",
+                                    "message": "Managed identity not found for the specified application host."}}))
     with pytest.raises(IdentityError) as caught:
         _identity.get_token("https://vault.azure.net/", environ=environ(url, thumbprint), max_wait=30)
     assert caught.value.code == "ManagedIdentityNotFound" and caught.value.status == 404

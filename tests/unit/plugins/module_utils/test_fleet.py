@@ -66,9 +66,8 @@ def pip(rid, address):
 def status(vm_body, state):
     return {
         "id": vm_body["id"].upper(),  # IDs are compared case-insensitively
-        "properties": {
-            "instanceView": {"statuses": [{"code": "ProvisioningState/succeeded"}, {"code": "PowerState/" + state}]}
-        },
+        "properties": {"instanceView": {"statuses": [{"code": "ProvisioningState/succeeded"},
+                                                     {"code": "PowerState/" + state}]}},
     }
 
 
@@ -91,23 +90,11 @@ class FakeClient:
 
 
 PIP1 = "/subscriptions/%s/resourceGroups/rg-web/providers/Microsoft.Network/publicIPAddresses/web1PublicIP" % SUB
-WEB1 = vm(
-    SUB,
-    "rg-web",
-    "web1",
-    tags={"env": "prod", "role": "web"},
-    identity={
-        "type": "SystemAssigned, UserAssigned",
-        "principalId": "p-sys",
-        "tenantId": "t",
-        "userAssignedIdentities": {
-            "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app": {
-                "clientId": "c-app",
-                "principalId": "p-app",
-            }
-        },
-    },
-)
+WEB1 = vm(SUB, "rg-web", "web1", tags={"env": "prod", "role": "web"},
+          identity={"type": "SystemAssigned, UserAssigned", "principalId": "p-sys", "tenantId": "t",
+                    "userAssignedIdentities": {"/subscriptions/s/resourcegroups/rg/providers/"
+                                               "Microsoft.ManagedIdentity/userAssignedIdentities/app":
+                                               {"clientId": "c-app", "principalId": "p-app"}}})
 WIN1 = vm(SUB, "rg-db", "win1", os_type="Windows", tags={"env": "dev"}, location="eastus")
 X1 = vm(SUB2, "rg-x", "x1")
 
@@ -123,12 +110,8 @@ def world():
             ],
             "pips": [pip(PIP1, "192.0.2.1")],
         },
-        SUB2: {
-            "vms": [X1],
-            "statuses": [status(X1, "stopped")],
-            "nics": [nic(nic_id(SUB2, "rg-x", "x1"), ("10.2.0.4", True, None))],
-            "pips": [],
-        },
+        SUB2: {"vms": [X1], "statuses": [status(X1, "stopped")],
+               "nics": [nic(nic_id(SUB2, "rg-x", "x1"), ("10.2.0.4", True, None))], "pips": []},
     }
 
 
@@ -150,43 +133,27 @@ def test_four_lists_per_subscription_joined_into_hostvars():
     assert web1["azure_private_ips"] == ["10.0.0.4", "10.0.0.9"] and web1["azure_private_ip"] == "10.0.0.4"
     assert web1["azure_public_ip"] == "192.0.2.1" and _fleet.ansible_host(web1) == "10.0.0.4"
     assert web1["azure_identity"] == {
-        "type": "SystemAssigned, UserAssigned",
-        "principal_id": "p-sys",
-        "tenant_id": "t",
-        "user_assigned": [
-            {
-                "id": "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/"
-                "userAssignedIdentities/app",
-                "name": "app",
-                "client_id": "c-app",
-                "principal_id": "p-app",
-            }
-        ],
-    }
-    assert hosts[0]["azure_identity"] == {"type": "None", "principal_id": None, "tenant_id": None, "user_assigned": []}
+        "type": "SystemAssigned, UserAssigned", "principal_id": "p-sys", "tenant_id": "t",
+        "user_assigned": [{"id": "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/"
+                                 "userAssignedIdentities/app", "name": "app", "client_id": "c-app",
+                           "principal_id": "p-app"}]}
+    assert hosts[0]["azure_identity"] == {"type": "None", "principal_id": None, "tenant_id": None,
+                                          "user_assigned": []}
     assert hosts[0]["azure_os_type"] == "Windows" and hosts[0]["azure_vm_size"] == "Standard_B2s"
 
 
 def test_public_ip_host_address_falls_back_to_private():
     hosts = _fleet.fleet(FakeClient(world()), [SUB])
     assert {h["azure_vm_name"]: _fleet.ansible_host(h, "public_ip") for h in hosts} == {
-        "web1": "192.0.2.1",
-        "win1": "10.1.0.4",
-    }
+        "web1": "192.0.2.1", "win1": "10.1.0.4"}
 
 
 def test_primary_nic_of_several_comes_first():
     second = nic_id(SUB, "rg-web", "multi", "Second")
     first = nic_id(SUB, "rg-web", "multi", "First")
     multi = vm(SUB, "rg-web", "multi", nics=[{"id": second}, {"id": first, "properties": {"primary": True}}])
-    data = {
-        SUB: {
-            "vms": [multi],
-            "statuses": [],
-            "pips": [],
-            "nics": [nic(second, ("10.0.1.4", True, None)), nic(first, ("10.0.0.4", True, None))],
-        }
-    }
+    data = {SUB: {"vms": [multi], "statuses": [], "pips": [],
+                  "nics": [nic(second, ("10.0.1.4", True, None)), nic(first, ("10.0.0.4", True, None))]}}
     (host,) = _fleet.fleet(FakeClient(data), [SUB])
     assert host["azure_private_ips"] == ["10.0.0.4", "10.0.1.4"] and host["azure_power_state"] is None
 
@@ -236,8 +203,6 @@ def test_unreadable_subscription_skipped_with_a_warning():
     warnings = []
     hosts = _fleet.fleet(FakeClient(data), [SUB, SUB2], on_subscription_error="skip", warn=warnings.append)
     assert [h["azure_vm_name"] for h in hosts] == ["x1"]
-    assert warnings == [
-        "subscription %s skipped, its VMs are not in the inventory: Failed to list the virtual "
-        "machines of subscription %s: no answer from https://management.azure.com after 6 "
-        "attempt(s) (ReadTimeout)" % (SUB, SUB)
-    ]
+    assert warnings == ["subscription %s skipped, its VMs are not in the inventory: Failed to list the virtual "
+                        "machines of subscription %s: no answer from https://management.azure.com after 6 "
+                        "attempt(s) (ReadTimeout)" % (SUB, SUB)]
