@@ -5,13 +5,11 @@
 
 from __future__ import annotations
 
-import http.server
-import json
 import socket
-import threading
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import pytest
+from support.fake_http import queued_server
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _http
 from ansible_collections.managed_identity.azure.plugins.module_utils._retry import IMDS_RETRY_STATUSES, RetryPolicy
@@ -19,47 +17,9 @@ from ansible_collections.managed_identity.azure.plugins.module_utils._retry impo
 
 @pytest.fixture
 def server():
-    """Answers queued per request as (status, body, headers), or "close" to drop the connection unanswered."""
-    state = {"answers": [], "requests": []}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def _answer(self):
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            state["requests"].append(
-                {
-                    "method": self.command,
-                    "path": parts.path,
-                    "query": parse_qs(parts.query),
-                    "headers": dict(self.headers),
-                    "body": self.rfile.read(length).decode(),
-                }
-            )
-            answer = state["answers"].pop(0)
-            if answer == "close":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            status, body, headers = answer
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = _answer
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    state["url"] = "http://127.0.0.1:%d" % httpd.server_address[1]
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
+    """Answers queued per request as (status, body, headers), or "close" (``support.fake_http``)."""
+    with queued_server() as state:
+        yield state
 
 
 def no_wait(max_wait=30):

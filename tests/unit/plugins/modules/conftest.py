@@ -10,15 +10,13 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from typing import Any, Callable, Dict
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
 from support.fake_arm import ARM, FakeArm
+from support.fake_http import queued_server
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _arm, _module
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import resolve_cloud
@@ -55,29 +53,6 @@ def run_arm_module(monkeypatch, capsys, fake_arm) -> Callable[..., Dict[str, Any
 
 @pytest.fixture
 def imds():
-    """A fake IMDS: answers are queued per path; requests are recorded."""
-    state = {"answers": [], "requests": []}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            parts = urlsplit(self.path)
-            state["requests"].append(
-                {"path": parts.path, "query": parse_qs(parts.query), "headers": dict(self.headers)}
-            )
-            status, body = state["answers"].pop(0)
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    state["url"] = "http://127.0.0.1:%d" % httpd.server_address[1]
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
+    """A fake IMDS: answers are queued; requests are recorded (``support.fake_http``)."""
+    with queued_server() as state:
+        yield state
