@@ -370,98 +370,63 @@ def test_role_assignment(run_playbook, emu):
     assert rbac_world.assignments(emu, principal) == before
 
 
-def test_role_assignment_info(run_playbook, emu):
-    assignments = "list %s/providers/Microsoft.Authorization/roleAssignments"
-    lead = "Failed to list role assignments at %s"
+@pytest.mark.parametrize(
+    "module, collection, what, args",
+    [
+        ("role_assignment_info", "roleAssignments", "role assignments", {}),
+        ("role_definition_info", "roleDefinitions", "role definitions", {"name": "Reader"}),
+    ],
+)
+def test_list_modules(run_playbook, emu, module, collection, what, args):
+    def step(scope):
+        return "list %s/providers/Microsoft.Authorization/%s" % (scope, collection)
+
+    def lead(scope):
+        return "Failed to list %s at %s" % (what, scope)
+
+    subscription = "/subscriptions/" + SUB
     cases = [
         Case(
             "401",
-            dict(BAD_TOKEN, resource_group=RG),
-            lead % rg_path(RG) + REFUSED + "[%s, request id {rid}]" % (assignments % rg_path(RG)),
+            dict(args, resource_group=RG, **BAD_TOKEN),
+            lead(rg_path(RG)) + REFUSED + "[%s, request id {rid}]" % step(rg_path(RG)),
             401,
         ),
         Case(
             "403",
-            dict(no_role(emu), resource_group=RG),
-            lead % rg_path(RG)
+            dict(args, resource_group=RG, **no_role(emu)),
+            lead(rg_path(RG))
             + " (HTTP 403, AuthorizationFailed): %s [%s, request id {rid}]"
-            % (denied("Microsoft.Authorization/roleAssignments/read"), assignments % rg_path(RG)),
+            % (denied("Microsoft.Authorization/%s/read" % collection), step(rg_path(RG))),
             403,
         ),
         Case(
             "404",
-            {"resource_group": "rai-missing"},
-            lead % rg_path("rai-missing") + " (HTTP 404, ResourceGroupNotFound): Resource group 'rai-missing' "
-            "could not be found. [%s, request id {rid}]" % (assignments % rg_path("rai-missing")),
+            dict(args, resource_group="list-missing"),
+            lead(rg_path("list-missing")) + " (HTTP 404, ResourceGroupNotFound): Resource group 'list-missing' "
+            "could not be found. [%s, request id {rid}]" % step(rg_path("list-missing")),
             404,
         ),
         # 409, 412: a read writes nothing and sends no If-Match.
         Case(
             "throttled",
-            dict(QUICK, resource_group="other-rg"),
-            lead % rg_path("other-rg")
+            dict(args, resource_group="other-rg", **QUICK),
+            lead(rg_path("other-rg"))
             + " (HTTP 429, SubscriptionRequestsThrottled): %s [%s{ids}]"
-            % (THROTTLED[1] + GAVE_UP, assignments % rg_path("other-rg")),
+            % (THROTTLED[1] + GAVE_UP, step(rg_path("other-rg"))),
             429,
             faults=[
-                arm_fault("/other-rg/providers/Microsoft.Authorization/roleAssignments", 429, THROTTLED, retry_after=30)
+                arm_fault("/other-rg/providers/Microsoft.Authorization/" + collection, 429, THROTTLED, retry_after=30)
             ],
         ),
         Case(
             "timeout",
-            dict(QUICK, scope="/subscriptions/" + SUB),
-            lead % ("/subscriptions/" + SUB) + ": %s [%s]" % (timed_out(emu), assignments % ("/subscriptions/" + SUB)),
-            faults=[latency("^/subscriptions/%s/providers/Microsoft.Authorization/roleAssignments" % SUB)],
+            dict(args, scope=subscription, **QUICK),
+            lead(subscription) + ": %s [%s]" % (timed_out(emu), step(subscription)),
+            faults=[latency("^%s/providers/Microsoft.Authorization/%s" % (subscription, collection))],
         ),
     ]
-    run_cases(run_playbook, emu, "role_assignment_info", cases, azure_vars(emu))
-
-
-def test_role_definition_info(run_playbook, emu):
-    definitions = "list %s/providers/Microsoft.Authorization/roleDefinitions"
-    lead = "Failed to list role definitions at %s"
-    cases = [
-        Case(
-            "401",
-            dict(BAD_TOKEN, name="Reader", resource_group=RG),
-            lead % rg_path(RG) + REFUSED + "[%s, request id {rid}]" % (definitions % rg_path(RG)),
-            401,
-        ),
-        Case(
-            "403",
-            dict(no_role(emu), name="Reader", resource_group=RG),
-            lead % rg_path(RG)
-            + " (HTTP 403, AuthorizationFailed): %s [%s, request id {rid}]"
-            % (denied("Microsoft.Authorization/roleDefinitions/read"), definitions % rg_path(RG)),
-            403,
-        ),
-        Case(
-            "404",
-            {"name": "Reader", "resource_group": "rdi-missing"},
-            lead % rg_path("rdi-missing") + " (HTTP 404, ResourceGroupNotFound): Resource group 'rdi-missing' "
-            "could not be found. [%s, request id {rid}]" % (definitions % rg_path("rdi-missing")),
-            404,
-        ),
-        # 409, 412: a read writes nothing and sends no If-Match.
-        Case(
-            "throttled",
-            dict(QUICK, name="Reader", resource_group="other-rg"),
-            lead % rg_path("other-rg")
-            + " (HTTP 429, SubscriptionRequestsThrottled): %s [%s{ids}]"
-            % (THROTTLED[1] + GAVE_UP, definitions % rg_path("other-rg")),
-            429,
-            faults=[
-                arm_fault("/other-rg/providers/Microsoft.Authorization/roleDefinitions", 429, THROTTLED, retry_after=30)
-            ],
-        ),
-        Case(
-            "timeout",
-            dict(QUICK, name="Reader", scope="/subscriptions/" + SUB),
-            lead % ("/subscriptions/" + SUB) + ": %s [%s]" % (timed_out(emu), definitions % ("/subscriptions/" + SUB)),
-            faults=[latency("^/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions" % SUB)],
-        ),
-    ]
-    run_cases(run_playbook, emu, "role_definition_info", cases, azure_vars(emu))
+    run_cases(run_playbook, emu, module, cases, azure_vars(emu))
 
 
 def test_user_assigned_identity(run_playbook, emu):
