@@ -249,28 +249,27 @@ def test_arm_request(run_playbook, emu):
         Case(
             "401",
             dict(get(rg_path(RG)), **BAD_TOKEN),
-            ("Failed to GET %s" + REFUSED + "[GET %s, request id {rid}]") % (rg_path(RG), rg_path(RG)),
+            ("Failed to GET %s" + REFUSED + "[request id {rid}]") % rg_path(RG),
             401,
         ),
         Case(
             "403",
             dict(get(rg_path("ar-new")), **create, **reader(emu)),
-            "Failed to PUT %s (HTTP 403, AuthorizationFailed): %s [PUT %s, request id {rid}]"
-            % (rg_path("ar-new"), denied("Microsoft.Resources/subscriptions/resourceGroups/write"), rg_path("ar-new")),
+            "Failed to PUT %s (HTTP 403, AuthorizationFailed): %s [request id {rid}]"
+            % (rg_path("ar-new"), denied("Microsoft.Resources/subscriptions/resourceGroups/write")),
             403,
         ),
         Case(
             "404",
             get(rg_path("ar-missing")),
             "Failed to GET %s (HTTP 404, ResourceGroupNotFound): Resource group 'ar-missing' could not be found. "
-            "[GET %s, request id {rid}]" % (rg_path("ar-missing"), rg_path("ar-missing")),
+            "[request id {rid}]" % rg_path("ar-missing"),
             404,
         ),
         Case(
             "409",
             dict(get(rg_path("ar-409")), **create),
-            "Failed to PUT %s (HTTP 409, ScopeLocked): %s [PUT %s{ids}]"
-            % (rg_path("ar-409"), LOCKED[1], rg_path("ar-409")),
+            "Failed to PUT %s (HTTP 409, ScopeLocked): %s{tail}" % (rg_path("ar-409"), LOCKED[1]),
             409,
             faults=[arm_fault("/ar-409$", 409, LOCKED, method="PUT")],
         ),
@@ -279,15 +278,15 @@ def test_arm_request(run_playbook, emu):
         Case(
             "throttled",
             get(rg_path("ar-429"), **QUICK),
-            "Failed to GET %s (HTTP 429, SubscriptionRequestsThrottled): %s [GET %s{ids}]"
-            % (rg_path("ar-429"), THROTTLED[1] + GAVE_UP, rg_path("ar-429")),
+            "Failed to GET %s (HTTP 429, SubscriptionRequestsThrottled): %s{tail}"
+            % (rg_path("ar-429"), THROTTLED[1] + GAVE_UP),
             429,
             faults=[arm_fault("/ar-429$", 429, THROTTLED, retry_after=30)],
         ),
         Case(
             "timeout",
             get(rg_path("ar-slow"), **QUICK),
-            "Failed to GET %s: %s [GET %s]" % (rg_path("ar-slow"), timed_out(emu), rg_path("ar-slow")),
+            "Failed to GET %s: %s" % (rg_path("ar-slow"), timed_out(emu)),
             faults=[latency("/ar-slow$")],
         ),
     ]
