@@ -30,8 +30,9 @@ pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 rbac_emulator = rbac_world.rbac_emulator
 emu = rbac_world.emu
 
-# Azure's own error texts (azure-reference REFERENCE.md "401 / 403" and "Throttling"; ScopeLocked, PreconditionFailed
-# and SubscriptionNotFound as ARM words them).
+# Azure's error codes with texts in Azure's style: 401/403/429 as in azure-reference REFERENCE.md ("401 / 403",
+# "Throttling"); the ScopeLocked, PreconditionFailed and SubscriptionNotFound texts are not captured there
+# (unverified). The modules must carry any text through unchanged, so the exact wording only makes the cases realistic.
 LOCKED = (
     "ScopeLocked",
     "The scope '%s' cannot perform write operation because following scope(s) are locked: '%s'. Please remove the "
