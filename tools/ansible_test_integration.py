@@ -77,9 +77,8 @@ def copy_collection(dest: Path) -> None:
         shutil.copy2(ROOT / name, target)
 
 
-def start_emulator(work: Path) -> tuple:
+def start_emulator(work: Path, log: Any) -> tuple:
     ready = work / "ready.json"
-    log = open(work / "emulator.log", "wb")  # noqa: SIM115 - kept open for the life of the process
     # The ready JSON on stdout holds client secrets: it is read from the ready file, never printed.
     process = subprocess.Popen(
         [str(VENV / "bin" / "python"), "-m", "azure_emulator", "--seed", str(SEED), "--ready-file", str(ready)],
@@ -141,6 +140,12 @@ def integration_config(info: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
+def write_secret_file(path: Path, text: str) -> None:
+    """Created with mode 0600 from the start: it holds the operator's client secret."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(text)
+
+
 def main(argv: List[str]) -> int:
     python_version = "%d.%d" % sys.version_info[:2]
     work = Path(tempfile.mkdtemp(prefix="mi-azure-integration."))
@@ -148,23 +153,15 @@ def main(argv: List[str]) -> int:
     try:
         dest = work / "ansible_collections" / "managed_identity" / "azure"
         copy_collection(dest)
-        process, info = start_emulator(work)
-        config = dest / "tests" / "integration" / "integration_config.yml"
-        config.write_text(json.dumps(integration_config(info), indent=2))  # JSON is YAML
-        config.chmod(0o600)
-        env = dict(os.environ, PATH="%s:%s" % (VENV / "bin", os.environ.get("PATH", "")))
-        command = [
-            str(VENV / "bin" / "ansible-test"),
-            "integration",
-            "--local",
-            "--python",
-            python_version,
-            "--color",
-            "no",
-            *argv,
-        ]
-        print("ansible-test-integration: %s (in %s)" % (" ".join(command[1:]), dest), flush=True)
-        return subprocess.run(command, cwd=dest, env=env, check=False).returncode
+        with open(work / "emulator.log", "wb") as log:
+            process, info = start_emulator(work, log)
+            config = dest / "tests" / "integration" / "integration_config.yml"
+            write_secret_file(config, json.dumps(integration_config(info), indent=2))  # JSON is YAML
+            env = dict(os.environ, PATH="%s:%s" % (VENV / "bin", os.environ.get("PATH", "")))
+            command = [str(VENV / "bin" / "ansible-test"), "integration", "--local", "--python", python_version]
+            command += ["--color", "no", *argv]
+            print("ansible-test-integration: %s (in %s)" % (" ".join(command[1:]), dest), flush=True)
+            return subprocess.run(command, cwd=dest, env=env, check=False).returncode
     finally:
         if process is not None:
             process.send_signal(signal.SIGTERM)
