@@ -316,7 +316,7 @@ class ArmClient:
                 and policy.wait_before_retry(status, parse_retry_after(response.headers))
             ):
                 continue
-            if status in ARM_RETRY_STATUSES:  # the failure message says how long it was retried
+            if status in ARM_RETRY_STATUSES and (idempotent or status == 429):  # the message says how long we tried
                 response.gave_up = policy.summary()
             return response
 
