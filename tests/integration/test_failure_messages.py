@@ -55,6 +55,7 @@ EXPIRED = (
 REFUSED = " (HTTP 401, InvalidAuthenticationToken): The access token is invalid. "  # ARM's answer to BAD_TOKEN
 # A token ARM cannot even parse: a real 401 from ARM's token validation (given as auth_source=token).
 BAD_TOKEN = {"auth_source": "token", "access_token": "not-a-token"}
+WRONG_SECRET = "wrong-secret-value"  # Entra ID refuses it with its own 401; it must never be echoed
 # A task that meets a timeout or throttling fault gives up quickly: 1 s per request, 1 s of retries at most (the
 # throttling fault asks for 30 s, more than the budget, so nothing is retried).
 QUICK = {"timeout": 1, "max_wait": 1}
@@ -120,8 +121,8 @@ def check(record: Any, case: Case) -> None:
         raise AssertionError("%s: status_code %s, expected %s" % (case.name, result.get("status_code"), case.status))
     if "{rid}" in case.expected and not re.fullmatch(r"[0-9a-f-]{36}", result["request_id"]):
         raise AssertionError("%s: request_id %r" % (case.name, result["request_id"]))
-    if "not-a-token" in message or "eyJ" in message:
-        raise AssertionError("%s: a token in the message" % case.name)
+    if "not-a-token" in message or "eyJ" in message or WRONG_SECRET in message:
+        raise AssertionError("%s: a token or secret in the message" % case.name)
 
 
 def run_cases(run_playbook: Any, emu: Any, module: str, cases: List[Case], extra_vars: Dict[str, Any]) -> None:
@@ -198,6 +199,7 @@ def denied(action: str) -> str:
 
 def test_resource_group_info(run_playbook, emu):
     lead = "Failed to read resource group %s in subscription " + SUB
+    operator = emu.service_principal("operator")["client_id"]
     step = "GET /subscriptions/" + SUB + "/resourcegroups/%s"
     hint = (
         " A role assignment made in the last few minutes may not have taken effect yet (up to 10 minutes); "
@@ -205,6 +207,16 @@ def test_resource_group_info(run_playbook, emu):
     )
     cases = [
         Case("401", dict(BAD_TOKEN, name=RG), lead % RG + REFUSED + "[%s, request id {rid}]" % (step % RG), 401),
+        # Entra ID refusing the operator (a wrong secret) is the other 401 of every controller-side module.
+        Case(
+            "401 sign-in",
+            dict(name=RG, client_secret=WRONG_SECRET),
+            lead % RG + " (HTTP 401, invalid_client): AADSTS7000215: Invalid client secret provided. Ensure the "
+            "secret being sent in the request is the client secret value, not the client secret ID, for a secret "
+            "added to app '%s'. [get a token for service_principal client_id %s in tenant %s from %s, request id "
+            "{rid}, correlation id <ID>]" % (operator, operator, emu.tenant_id, emu.authority_host.rstrip("/")),
+            401,
+        ),
         Case(
             "403",
             dict(no_role(emu), name=RG),
