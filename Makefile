@@ -11,7 +11,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 DIST := $(CURDIR)/dist
 # pytest-xdist workers for the stages that start emulators and ansible-playbook runs (2 cores on CI machines).
 WORKERS ?= 2
-# Extra arguments: make emulator ARGS="--seed my.yaml", make units PYTEST_ARGS="-k retry", make sanity ARGS="--test pep8"
+# Extra arguments: make emulator ARGS="--seed my.yaml", make units PYTEST_ARGS="-k retry", make sanity ARGS="--test pep8",
+# make ansible-test-integration ARGS=token_info
 ARGS ?=
 PYTEST_ARGS ?=
 
@@ -19,14 +20,14 @@ export VENV
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(VENV)/collections
 
-STAGES := changelog-lint lint units build-tests sanity emulator-tests integration
+STAGES := changelog-lint lint units build-tests sanity emulator-tests integration ansible-test-integration
 
-.PHONY: help setup test demo sanity units emulator-tests integration build-tests lint format changelog-lint build \
-	emulator bench azure-cli-test
+.PHONY: help setup test demo sanity units emulator-tests integration ansible-test-integration build-tests lint format \
+	changelog-lint build emulator bench azure-cli-test
 
 help:
-	@echo "make demo | test | setup | sanity | units | emulator-tests | integration | build-tests | lint | format"
-	@echo "     changelog-lint | build | emulator [ARGS=...] | bench | azure-cli-test"
+	@echo "make demo | test | setup | sanity | units | emulator-tests | integration | ansible-test-integration"
+	@echo "     build-tests | lint | format | changelog-lint | build | emulator [ARGS=...] | bench | azure-cli-test"
 
 setup:
 	@PYTHON="$(PYTHON)" tools/setup.sh
@@ -48,6 +49,11 @@ emulator-tests: setup
 
 integration: setup
 	@tools/pytest_stage.sh integration tests/integration -n $(WORKERS) $(PYTEST_ARGS)
+
+# ansible-test's integration targets (tests/integration/targets/<module>) against an emulator the script starts and
+# stops; one target: make ansible-test-integration ARGS=vm_identity (ARGS go to ansible-test integration).
+ansible-test-integration: setup
+	@$(PY) tools/ansible_test_integration.py --continue-on-error $(ARGS)
 
 build-tests: setup
 	@tools/pytest_stage.sh build-tests tests/build $(PYTEST_ARGS)

@@ -115,12 +115,16 @@ def read_scope(
             action=action,
         ) from None
     except _http.Interrupted as exc:
-        raise ArmError(
-            "no answer from %s (%s): %s." % (cloud.arm_endpoint, exc.reason, policy.summary()), action=action
-        ) from None
+        text = "%s did not answer within timeout %s s per attempt" % (cloud.arm_endpoint, timeout)
+        if not isinstance(exc, _http.TimedOut):
+            text = "no answer from %s" % cloud.arm_endpoint
+        raise ArmError("%s (%s): %s." % (text, exc.reason, policy.summary()), action=action) from None
     if response.status_code == 200:
         return _json(response) or {}
-    raise _error(response, scope, principal, action)
+    error = _error(response, scope, principal, action)
+    if response.status_code in policy.retry_statuses:
+        error.message = "%s Gave up after %s." % (error.message.rstrip(), policy.summary())
+    raise error
 
 
 def _error(response: _http.Response, scope: Scope, principal: str, action: str) -> ArmError:

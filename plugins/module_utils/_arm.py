@@ -120,6 +120,8 @@ def _error_from(response: Any, action: Optional[str]) -> ArmError:
     status = response.status_code
     if status == 401 and code == "InvalidAuthenticationTokenAudience":
         message += " (the token audience comes from the cloud and audience options)"
+    if getattr(response, "gave_up", None):
+        message = "%s Gave up after %s." % (str(message).rstrip(), response.gave_up)
     cls = NotFoundError if status == 404 else PermissionDenied if status == 403 else ArmError
     return cls(
         str(message),
@@ -239,9 +241,10 @@ class ArmClient:
                 safe_to_retry = idempotent or isinstance(exc, _http.Unreachable)
                 if safe_to_retry and policy.wait_before_retry(None):
                     continue
-                raise ArmError(
-                    "no answer from %s (%s): %s" % (origin_text(url), exc.reason, policy.summary())
-                ) from None
+                text = "no answer from %s" % origin_text(url)
+                if isinstance(exc, _http.TimedOut):
+                    text = "%s did not answer within timeout %s s per attempt" % (origin_text(url), self.timeout)
+                raise ArmError("%s (%s): %s" % (text, exc.reason, policy.summary())) from None
             status = response.status_code
             if (
                 status == 401
@@ -259,6 +262,8 @@ class ArmClient:
                 and policy.wait_before_retry(status, parse_retry_after(response.headers))
             ):
                 continue
+            if status in ARM_RETRY_STATUSES and (idempotent or status == 429):  # the message says how long we tried
+                response.gave_up = policy.summary()
             return response
 
     # Public API ----------------------------------------------------------------------------

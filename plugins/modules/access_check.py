@@ -225,7 +225,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _access, _permissions
 from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import CLOUDS, resolve_cloud
-from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError
+from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
 from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import (
     DEFAULT_RESOURCE,
     describe_instance,
@@ -260,6 +260,7 @@ def main() -> None:
     )
     params = module.params
     checked = None
+    action = "read the instance metadata"  # what a failure's message leads with; the ARM reads name their own
     try:
         expected = _permissions.check_patterns("expect_actions", params["expect_actions"])
         forbidden = _permissions.check_patterns("forbid_actions", params["forbid_actions"])
@@ -275,6 +276,7 @@ def main() -> None:
             vm = describe_instance(compute)
             subscription_id, resource_group = vm["subscription_id"], resource_group or vm["resource_group"]
         scope = _access.Scope(subscription_id, resource_group)
+        action = "get a managed identity token"
         token = fetch_token(OptionAdapter.from_module(module), warn=module.warn)
         facts = describe_token(token)
         claims = facts["claims"]
@@ -299,8 +301,10 @@ def main() -> None:
                 action="check the permissions of principal %s at %s" % (principal, scope),
             )
             checked = _permissions.check(arm, scope.path, principal, expected, forbidden)
-    except AzureError as err:
+    except ConfigurationError as err:
         module.fail_json(**err.fail_kwargs())
+    except AzureError as err:
+        module.fail_json(**err.with_action(action).fail_kwargs())
     found = {}
     if checked is not None:
         found = {k: checked[k] for k in ("permissions", "missing_actions", "excess_permissions")}

@@ -266,7 +266,8 @@ def main() -> None:
     try:
         result = run(azure)
     except AzureError as err:
-        azure.fail(err, "%s %s" % (azure.params["method"], target.split("?")[0]))
+        # The task is the call itself: name it once, at the front (the ARM client names a failed request as its step).
+        azure.fail(err, None if err.step else "%s %s" % (azure.params["method"], target.split("?")[0]))
     azure.exit(**result)
 
 

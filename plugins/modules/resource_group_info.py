@@ -108,9 +108,10 @@ def main() -> None:
     try:
         subscription_id = azure.subscription_id()
         action = "read resource group %s in subscription %s" % (name, subscription_id)
+        path = resource_group_id(subscription_id, name)
         response = azure.client.request(
             "GET",
-            resource_group_id(subscription_id, name),
+            path,
             api_version=RESOURCE_GROUPS_API_VERSION,
             expected_status=[200, 404],
             action=action,
@@ -131,6 +132,7 @@ def main() -> None:
                     code=code,
                     request_id=response.request_id,
                     correlation_id=response.headers.get("x-ms-correlation-request-id"),
+                    step="GET %s" % path,
                 ),
                 action,
             )

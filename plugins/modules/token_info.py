@@ -178,7 +178,7 @@ claims:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError
+from ansible_collections.managed_identity.azure.plugins.module_utils._errors import AzureError, ConfigurationError
 from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import DEFAULT_RESOURCE
 from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_options import (
     IDENTITY_ARGSPEC,
@@ -201,8 +201,12 @@ def main() -> None:
     )
     try:
         token = fetch_token(OptionAdapter.from_module(module), warn=module.warn)
-    except AzureError as err:
+    except ConfigurationError as err:
         module.fail_json(**err.fail_kwargs())
+    except AzureError as err:
+        # Errors raised deeper may already say what failed ("reach the managed identity endpoint"); a timeout does
+        # not, and its message must still lead with the task.
+        module.fail_json(**err.with_action("get a managed identity token").fail_kwargs())
     facts = describe_token(token)
     if module.params["return_token"]:
         facts["access_token"] = token.access_token

@@ -145,3 +145,20 @@ def test_the_token_must_be_for_the_granted_principal():
 def test_an_empty_subscription_is_refused():
     with pytest.raises(ConfigurationError, match="subscription_id is empty"):
         _access.Scope("", "rg")
+
+
+def test_a_timeout_says_the_per_attempt_timeout(monkeypatch):
+    with pytest.raises(ArmError) as info:
+        read(monkeypatch, Script(_http.TimedOut("timed out")), max_wait=0, timeout=4)
+    assert str(info.value).endswith(
+        "(principal %s): https://arm.example.test did not answer within timeout 4 s per attempt (timed out): "
+        "1 attempt in 0 s (max_wait 0 s)." % OID
+    )
+
+
+def test_throttling_past_max_wait_says_it_gave_up(monkeypatch):
+    body = {"error": {"code": "SubscriptionRequestsThrottled", "message": "Number of 'read' requests exceeded."}}
+    with pytest.raises(ArmError) as info:
+        read(monkeypatch, Script(answer(429, body, Retry_After="60")), max_wait=30)
+    assert info.value.status == 429
+    assert info.value.message == "Number of 'read' requests exceeded. Gave up after 1 attempt in 0 s (max_wait 30 s)."

@@ -402,3 +402,39 @@ def test_an_untrusted_certificate_is_not_retried_and_names_ca_path(clock):
     with pytest.raises(ArmError, match=r"TLS with https://arm.example.test:8443 failed: .*give ca_path the CA"):
         client(session, clock).get(RG, "2021-04-01")
     assert len(session.sent) == 1
+
+
+@pytest.mark.parametrize("content", [None, "not a certificate"])
+def test_bad_ca_path_names_the_option(tmp_path, content):
+    ca = tmp_path / "ca.pem"
+    if content is not None:
+        ca.write_text(content)
+    with pytest.raises(ConfigurationError, match="ca_path="):
+        _arm.build_session(str(ca), environ={})
+
+
+def test_a_timeout_says_the_per_attempt_timeout_and_the_total(clock):
+    session = FakeSession(_http.TimedOut("timed out"), _http.TimedOut("timed out"))
+    # The back-off, then the next attempt's 7 s of waiting for an answer, pass on the clock.
+    clock.sleep = lambda seconds: setattr(clock, "now", clock.now + seconds + 7)
+    with pytest.raises(ArmError) as caught:
+        client(session, clock, timeout=7, max_wait=4).get(RG, "2021-04-01")
+    # One retry fits in max_wait 4 s (the first back-off is at most 1 s); after its 7 s a second does not.
+    assert len(session.sent) == 2
+    assert str(caught.value).startswith(
+        "Failed to GET %s: https://arm.example.test:8443 did not answer within timeout 7 s per attempt (timed out): "
+        "2 attempts in " % RG
+    )
+    assert str(caught.value).endswith(" s (max_wait 4 s)")
+
+
+def test_throttling_past_max_wait_says_it_gave_up(clock):
+    busy = response(429, {"error": {"code": "TooManyRequests", "message": "Slow down."}}, {"Retry-After": "90"})
+    with pytest.raises(ArmError) as caught:
+        client(FakeSession(busy), clock, max_wait=60).get(RG, "2021-04-01")
+    assert caught.value.message == "Slow down. Gave up after 1 attempt in 0 s (max_wait 60 s)."
+    # A POST's 5xx is never resent, so nothing was given up.
+    failed = response(503, {"error": {"code": "ServiceUnavailable", "message": "Try later."}})
+    with pytest.raises(ArmError) as caught:
+        client(FakeSession(failed), clock).request("POST", RG + "/doit", api_version="1")
+    assert caught.value.message == "Try later."

@@ -13,6 +13,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.managed_identity.azure.plugins.module_utils import _access, _permissions
+from ansible_collections.managed_identity.azure.plugins.module_utils._errors import IdentityError
 from ansible_collections.managed_identity.azure.plugins.module_utils._host_identity_endpoints import IdentityToken
 from ansible_collections.managed_identity.azure.plugins.modules import access_check
 
@@ -123,4 +124,23 @@ def test_an_excess_permission_fails_naming_it_and_never_returns_the_token(host, 
 def test_a_bad_pattern_is_refused_naming_the_option(host, capsys):
     result = run({"subscription_id": SUB, "resource_group": "rg-web", "forbid_actions": ["has space/write"]}, capsys)
     assert result["failed"] and result["msg"].startswith("forbid_actions: 'has space/write' is not an action pattern")
+
+
+@pytest.mark.parametrize(
+    "failing, expected",
+    [
+        ("get_instance_metadata", "Failed to read the instance metadata: "),
+        ("fetch_token", "Failed to get a managed identity token: "),
+    ],
+)
+def test_a_failure_before_arm_leads_with_the_step_that_failed(host, monkeypatch, capsys, failing, expected):
+    def timed_out(*args, **kwargs):
+        raise IdentityError("http://imds did not answer within timeout 10.0 s per attempt (timed out): 1 attempt.")
+
+    monkeypatch.setattr(access_check, failing, timed_out)
+    result = run({}, capsys)
+    assert (
+        result["msg"]
+        == expected + "http://imds did not answer within timeout 10.0 s per attempt (timed out): 1 attempt."
+    )
     assert host["reads"] == []

@@ -217,7 +217,7 @@ def test_failure_names_the_action_status_and_code(monkeypatch, capsys):
         ),
     )[0]
     assert result["failed"] is True
-    assert result["msg"].startswith("Failed to GET %s (HTTP 403, AuthorizationFailed): The client 'x'" % VM)
+    assert result["msg"] == "Failed to GET %s (HTTP 403, AuthorizationFailed): The client 'x' ... [request id r1]" % VM
     assert result["request_id"] == "r1" and result["error_code"] == "AuthorizationFailed"
     assert "tok.en.value" not in json.dumps(result)
 
