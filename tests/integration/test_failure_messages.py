@@ -164,7 +164,7 @@ def run_cases(run_playbook: Any, emu: Any, module: str, cases: List[Case], extra
         raise AssertionError("\n".join(problems))
 
 
-def timed_out(emu: Any, why: str = "ReadTimeout", end: str = "") -> str:
+def timed_out(emu: Any, why: str = "The read operation timed out", end: str = "") -> str:
     """What a request to ARM that met SLOW latency says: how long each attempt waited, and how long in all."""
     return "%s did not answer within timeout 1.0 s per attempt (%s): <N> attempts in <N> s (max_wait 1 s)%s" % (
         emu.arm_endpoint.rstrip("/"),
@@ -200,7 +200,7 @@ def denied(action: str) -> str:
 def test_resource_group_info(run_playbook, emu):
     lead = "Failed to read resource group %s in subscription " + SUB
     operator = emu.service_principal("operator")["client_id"]
-    step = "GET /subscriptions/" + SUB + "/resourcegroups/%s"
+    step = "GET /subscriptions/" + SUB + "/resourceGroups/%s"
     hint = (
         " A role assignment made in the last few minutes may not have taken effect yet (up to 10 minutes); "
         "retry later or check the assignment's scope."
