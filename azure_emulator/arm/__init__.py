@@ -91,4 +91,7 @@ def make_app(context: AppContext) -> web.Application:
     app = web.Application()
     app["arm"] = arm
     app.router.add_route("*", "/{tail:.*}", arm.handle)
+    # Every answer gets ARM's headers (request ID, correlation ID, ...), also the 429s and injected faults that the
+    # middleware answers before the app: ARM's front door stamps them on whatever it returns.
+    app.on_response_prepare.append(arm.decorate)
     return app

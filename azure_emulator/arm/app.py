@@ -147,7 +147,6 @@ class ArmApp:
             response = await self._dispatch(request)
         except ArmError as err:
             response = respond(err.status, err.body() if request.method != "HEAD" else None, err.headers)
-        self._decorate(request, response)
         return response
 
     async def _dispatch(self, request: web.Request) -> web.Response:
@@ -171,7 +170,8 @@ class ArmApp:
         return await route.handler(ctx)
 
     @staticmethod
-    def _decorate(request: web.Request, response: web.StreamResponse) -> None:
+    async def decorate(request: web.Request, response: web.StreamResponse) -> None:
+        """on_response_prepare: ARM's headers on every answer the ARM listener sends."""
         headers = response.headers
         request_id = str(uuid.uuid4())
         headers.setdefault("x-ms-request-id", request_id)

@@ -55,6 +55,8 @@ def test_arm_status_fault_uses_arm_error_body_for_count_requests(emulator: Runni
         assert response.json() == {"error": {"code": "ServiceUnavailable", "message": response.json()["error"]
                                              ["message"]}}
         assert response.headers["Retry-After"] == "7"
+        # ARM's front door stamps its IDs on every answer, injected failures included: support asks for them.
+        assert response.headers["x-ms-request-id"] and response.headers["x-ms-correlation-request-id"]
     assert arm(emulator, "GET", RG_LIST, token).status_code == 200
     assert emulator.control("GET", "/faults") == []
 
@@ -230,6 +232,7 @@ def test_throttling_answers_429_when_the_bucket_is_empty(emulator: RunningEmulat
     assert error["code"] == "SubscriptionRequestsThrottled"
     assert f"subscription '{SUB}'" in error["message"] and emulator.operator["object_id"] in error["message"]
     assert throttled.headers["x-ms-ratelimit-remaining-subscription-reads"] == "0"
+    assert throttled.headers["x-ms-request-id"] and throttled.headers["x-ms-correlation-request-id"]
     # Buckets are per principal: another principal still has tokens.
     other = emulator.create_principal(display_name="other")
     assert arm(emulator, "GET", RG_LIST, emulator.arm_token(other)).status_code != 429
