@@ -337,7 +337,7 @@ def _closed_by_peer(sock: socket.socket) -> bool:
     """Whether the server closed an idle kept-alive connection: an idle connection has nothing to read unless the
     server closed it (or sent what no request asked for); either way it is not used again."""
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        readable = select.select([sock], [], [], 0)[0]
     except (OSError, ValueError):
         return True
     return bool(readable)

@@ -151,7 +151,7 @@ class ConnectProxy:
     def _serve(self) -> None:
         while not self._stopped:
             try:
-                client, _ = self._listener.accept()
+                client = self._listener.accept()[0]
             except OSError:
                 return
             threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
@@ -179,7 +179,7 @@ class ConnectProxy:
         sockets = [client, upstream]
         try:
             while True:
-                readable, _, _ = select.select(sockets, [], [], 5)
+                readable = select.select(sockets, [], [], 5)[0]
                 if not readable:
                     return
                 for sock in readable:

@@ -163,8 +163,8 @@ def test_a_json_body_and_a_form_are_sent_as_such(session, tls_server):
 def test_a_connection_the_server_closed_is_replaced(pki, session):
     closing = JsonServer(pki, close=True)
     try:
-        for _ in range(3):
-            assert session.request("GET", closing.url + "/", timeout=5).status_code == 200
+        for attempt in range(3):
+            assert session.request("GET", closing.url + "/%d" % attempt, timeout=5).status_code == 200
         assert closing.connections == 3
     finally:
         closing.stop()
