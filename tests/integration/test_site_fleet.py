@@ -172,6 +172,10 @@ BAD_INPUTS = {
         {"azure_ca_path": "/nonexistent/emulator-ca.pem"},
         "ca_path='/nonexistent/emulator-ca.pem' cannot be read",
     ),
+    "exclusive role set for a shared identity": (
+        {"enable_identity_mode": "shared_user_assigned", "grant_access_exclusive": True},
+        "grant_access_exclusive: true is for per-VM identities",
+    ),
 }
 
 
