@@ -127,6 +127,7 @@ def integration_config(info: Dict[str, Any]) -> Dict[str, Any]:
             "token_cache": False,
         },
         "azure_arm_endpoint": info["arm_endpoint"],
+        "azure_graph_endpoint": info["graph_endpoint"],
         "azure_ca_path": info["ca_bundle"],
         "azure_subscription_id": subscription,
         "azure_resource_group": RESOURCE_GROUP,
