@@ -709,3 +709,132 @@ def test_access_check(run_playbook, emu):
         ),
     ]
     run_cases(run_playbook, emu, "access_check", cases, {})
+
+
+def test_role_assignment_set(run_playbook, emu):
+    principal = emu.service_principal("reader")["object_id"]
+    definitions = "list %s/providers/Microsoft.Authorization/roleDefinitions"
+    assignments_put = "PUT %s/providers/Microsoft.Authorization/roleAssignments/<ID>"
+
+    def exclusive(group=None, roles=("Reader",), who=None, **extra):
+        place = {"resource_group": group} if group else {}
+        return dict(extra, principal_id=who or principal, roles=list(roles), **place)
+
+    def lead(scope, roles="Reader", who=None):
+        return "Failed to set the roles of principal %s to %s on %s" % (who or principal, roles, scope)
+
+    fix = (
+        " Fix: give the operator identity (auth options) Microsoft.Authorization/roleAssignments/read, /write and "
+        "/delete on the scope."
+    )
+    newcomer = emu.create_principal(display_name="set-newcomer")["object_id"]
+    vm_scope = rg_path(RG, "/providers/Microsoft.Compute/virtualMachines/vm-two")
+    cases = [
+        Case(
+            "401",
+            exclusive(RG, **BAD_TOKEN),
+            lead(rg_path(RG)) + REFUSED + "[%s, request id {rid}]" % (definitions % rg_path(RG)),
+            401,
+        ),
+        Case(
+            "403",
+            dict(exclusive(who=newcomer, **reader(emu)), scope=vm_scope),
+            lead(vm_scope, who=newcomer)
+            + " (HTTP 403, AuthorizationFailed): %s%s [%s, request id {rid}]"
+            % (denied("Microsoft.Authorization/roleAssignments/write"), fix, assignments_put % vm_scope),
+            403,
+        ),
+        Case(
+            "404",
+            exclusive("set-missing"),
+            lead(rg_path("set-missing")) + " (HTTP 404, ResourceGroupNotFound): Resource group 'set-missing' could "
+            "not be found. [%s, request id {rid}]" % (definitions % rg_path("set-missing")),
+            404,
+        ),
+        Case(
+            "409",
+            exclusive(RG, who=newcomer),
+            lead(rg_path(RG), who=newcomer)
+            + " (HTTP 409, ScopeLocked): %s [%s{ids}]" % (LOCKED[1], assignments_put % rg_path(RG)),
+            409,
+            faults=[
+                arm_fault("/rbac-rg/providers/Microsoft.Authorization/roleAssignments/", 409, LOCKED, method="PUT")
+            ],
+        ),
+        # 412: assignments are created by a PUT of their deterministic name and deleted by ID, never with If-Match.
+        Case(
+            "throttled",
+            exclusive("other-rg", **QUICK),
+            lead(rg_path("other-rg"))
+            + " (HTTP 429, SubscriptionRequestsThrottled): %s [%s{ids}]"
+            % (THROTTLED[1] + GAVE_UP, definitions % rg_path("other-rg")),
+            429,
+            faults=[
+                arm_fault("/other-rg/providers/Microsoft.Authorization/roleDefinitions", 429, THROTTLED, retry_after=30)
+            ],
+        ),
+        Case(
+            "timeout",
+            dict(exclusive(**QUICK), scope="/subscriptions/" + SUB),
+            lead("/subscriptions/" + SUB) + ": %s [%s]" % (timed_out(emu), definitions % ("/subscriptions/" + SUB)),
+            faults=[latency("^/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions" % SUB)],
+        ),
+    ]
+    before = rbac_world.assignments(emu)
+    run_cases(run_playbook, emu, "role_assignment_set", cases, azure_vars(emu))
+    assert rbac_world.assignments(emu) == before
+
+
+def test_role_assignment_orphans(run_playbook, emu):
+    assignments = "list %s/providers/Microsoft.Authorization/roleAssignments"
+    lead = "Failed to find orphaned role assignments at %s"
+    cases = [
+        Case(
+            "401",
+            dict(BAD_TOKEN, resource_group=RG),
+            lead % rg_path(RG) + REFUSED + "[%s, request id {rid}]" % (assignments % rg_path(RG)),
+            401,
+        ),
+        # 403 from ARM is role_assignment_info's (the same list call); this module's own is Graph refusing the
+        # directory look-up to an operator without Directory.Read.All.
+        Case(
+            "403",
+            dict(reader(emu), scope="/subscriptions/" + SUB),  # the seed's assignments are made there
+            "Failed to look up the principals of the role assignments at /subscriptions/%s in Microsoft Graph (HTTP "
+            "403, Authorization_RequestDenied): ... Fix: grant the operator identity the Microsoft Graph application "
+            "permission Directory.Read.All (with admin consent); it is needed to look principals up. "
+            "[POST /v1.0/directoryObjects/getByIds{ids}]" % SUB,
+            403,
+        ),
+        Case(
+            "404",
+            {"resource_group": "orphans-missing"},
+            lead % rg_path("orphans-missing") + " (HTTP 404, ResourceGroupNotFound): Resource group "
+            "'orphans-missing' could not be found. [%s, request id {rid}]" % (assignments % rg_path("orphans-missing")),
+            404,
+        ),
+        # 409 and 412 need a write: removal deletes by ID (no If-Match); a lock on the scope answers the DELETE 409,
+        # which role_assignment's matrix covers for the same delete call.
+        Case(
+            "throttled",
+            dict(QUICK, resource_group="other-rg"),
+            lead % rg_path("other-rg")
+            + " (HTTP 429, SubscriptionRequestsThrottled): %s [%s{ids}]"
+            % (THROTTLED[1] + GAVE_UP, assignments % rg_path("other-rg")),
+            429,
+            faults=[
+                arm_fault("/other-rg/providers/Microsoft.Authorization/roleAssignments", 429, THROTTLED, retry_after=30)
+            ],
+        ),
+        Case(
+            "timeout",
+            dict(QUICK, scope="/subscriptions/" + SUB),
+            lead % ("/subscriptions/" + SUB)
+            + ": %s [%s]" % (timed_out(emu), assignments % ("/subscriptions/" + SUB)),
+            faults=[latency("^/subscriptions/%s/providers/Microsoft.Authorization/roleAssignments" % SUB)],
+        ),
+    ]
+    for case in cases:
+        case.args["graph_endpoint"] = emu.info["graph_endpoint"]
+    run_cases(run_playbook, emu, "role_assignment_orphans", cases, azure_vars(emu))
+    assert rbac_world.writes(emu) == 0
