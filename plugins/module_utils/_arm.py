@@ -100,6 +100,10 @@ def build_session(ca_path: Optional[str] = None, environ: Optional[Mapping[str, 
     """The run's connections (ARM and Entra ID share them). TLS is always verified; ``ca_path`` adds a trusted CA to
     the system's; the environment's HTTPS_PROXY / NO_PROXY apply."""
     env = os.environ if environ is None else environ
+    try:
+        _http.environment_proxy(env)  # a proxy URL that cannot be used fails here, before any request
+    except ValueError as exc:
+        raise ConfigurationError("%s; set it to http://[user:password@]host:port or unset it" % exc) from None
     return _http.Session(_tls_trust.context(ca_path, env), env)
 
 

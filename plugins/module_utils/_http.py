@@ -182,15 +182,28 @@ class Proxy:
         return "proxy %s:%s" % (self.host, self.port)
 
 
+PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
+def environment_proxy(environ: Mapping[str, str]) -> Optional[Tuple[str, Proxy]]:
+    """(variable, proxy) for the first of HTTPS_PROXY / ALL_PROXY (either case) that is set; ValueError, naming the
+    variable, when its value is not an http:// proxy URL."""
+    name = next((n for n in PROXY_VARIABLES if environ.get(n)), None)
+    if name is None:
+        return None
+    try:
+        return name, Proxy(environ[name])
+    except ValueError as exc:
+        raise ValueError("%s: %s" % (name, exc)) from None
+
+
 def proxy_for(url: str, environ: Mapping[str, str]) -> Optional[Proxy]:
     """The proxy the environment names for an https URL (HTTPS_PROXY, else ALL_PROXY, either case), unless NO_PROXY
     names the host (a comma-separated list of host names, domain suffixes with or without a leading dot, or *)."""
     parts = urlsplit(url)
     if parts.scheme != "https":
         return None
-    configured = next(
-        (environ[name] for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY") if environ.get(name)), None
-    )
+    configured = environment_proxy(environ)
     if not configured:
         return None
     host = (parts.hostname or "").lower()
@@ -199,7 +212,7 @@ def proxy_for(url: str, environ: Mapping[str, str]) -> Optional[Proxy]:
         entry = entry.split(":")[0] if entry.count(":") == 1 else entry
         if entry == "*" or (entry and (host == entry.lstrip(".") or host.endswith("." + entry.lstrip(".")))):
             return None
-    return Proxy(configured)
+    return configured[1]
 
 
 class _Connection(http.client.HTTPConnection):

@@ -438,3 +438,13 @@ def test_throttling_past_max_wait_says_it_gave_up(clock):
     with pytest.raises(ArmError) as caught:
         client(FakeSession(failed), clock).request("POST", RG + "/doit", api_version="1")
     assert caught.value.message == "Try later."
+
+
+def test_a_proxy_variable_that_cannot_be_used_fails_before_any_request_naming_it_not_its_password():
+    with pytest.raises(ConfigurationError) as caught:
+        _arm.build_session(None, environ={"HTTPS_PROXY": "https://op:hunter2@proxy.corp:443"})
+    assert str(caught.value).startswith(
+        "HTTPS_PROXY: the proxy https://proxy.corp is not an http:// proxy URL"
+    )
+    assert "set it to http://[user:password@]host:port or unset it" in str(caught.value)
+    assert "hunter2" not in str(caught.value)

@@ -227,7 +227,7 @@ def test_a_proxy_that_refuses_is_unreachable_and_its_password_is_not_shown(pki, 
 
 
 def test_an_https_proxy_url_is_refused_with_the_fix():
-    with pytest.raises(ValueError, match=r"the proxy https://proxy.corp is not an http:// proxy URL"):
+    with pytest.raises(ValueError, match=r"^HTTPS_PROXY: the proxy https://proxy.corp is not an http:// proxy URL"):
         _http.proxy_for("https://management.azure.com/", {"HTTPS_PROXY": "https://user:pw@proxy.corp:443"})
 
 
