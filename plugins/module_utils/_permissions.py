@@ -21,16 +21,12 @@ Action patterns (Azure RBAC, role-definitions.md "Actions"): case-insensitive, `
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
-from urllib.parse import quote, urlencode, urljoin
 
-from ansible_collections.managed_identity.azure.plugins.module_utils import _http
-from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import Cloud, origin
+from ansible_collections.managed_identity.azure.plugins.module_utils._clouds import Cloud
 from ansible_collections.managed_identity.azure.plugins.module_utils._errors import (
-    ArmError,
     ConfigurationError,
     PermissionDenied,
 )
-from ansible_collections.managed_identity.azure.plugins.module_utils._retry import ARM_RETRY_STATUSES, RetryPolicy
 
 # The version azure-mgmt-authorization 4.x uses for permissions (its 2022-04-01 profile); no condition fields in it.
 PERMISSIONS_API_VERSION = "2022-04-01"
@@ -208,82 +204,23 @@ def describe_excess(found: Sequence[Mapping[str, Any]], principal: str, scope: s
 
 
 # -- ARM calls with the host's token --------------------------------------------------------------------------------
-class HostArm:
-    """GETs on ARM with the host's own token (it goes nowhere else: a nextLink to another host is refused)."""
+def host_client(
+    cloud: Cloud, access_token: str, *, ca_path: Optional[str] = None, timeout: float = 30, max_wait: float = 80
+) -> Any:
+    """The ARM client (retries, paging, ARM's error bodies; the token goes to the ARM endpoint only) with the host's
+    own token. Imported here, not at the top: access_check runs on every VM at every validation, and only this check
+    needs the client."""
+    from ansible_collections.managed_identity.azure.plugins.module_utils import _arm
+    from ansible_collections.managed_identity.azure.plugins.module_utils._auth_source_token import (
+        StaticTokenCredential,
+    )
 
-    def __init__(
-        self,
-        cloud: Cloud,
-        access_token: str,
-        *,
-        ca_path: Optional[str] = None,
-        timeout: float = 30,
-        max_wait: float = 80,
-        action: str = "",
-    ) -> None:
-        self.cloud = cloud
-        self._headers = {"Authorization": "Bearer " + access_token, "Accept": "application/json"}
-        self.ca_path, self.timeout, self.max_wait, self.action = ca_path, timeout, max_wait, action
-
-    def _get(self, url: str) -> Any:
-        if origin(url) != origin(self.cloud.arm_endpoint):
-            raise ArmError(
-                "refusing to follow a link off the ARM endpoint (%s); nothing was sent" % url,
-                code="UntrustedHost",
-                action=self.action,
-            )
-        policy = RetryPolicy(self.max_wait, ARM_RETRY_STATUSES)
-        try:
-            response = _http.send(
-                "GET",
-                url,
-                policy,
-                headers=self._headers,
-                timeout=(min(self.timeout, 10.0), self.timeout),
-                ca_path=self.ca_path,
-            )
-        except _http.TransportError as exc:
-            raise ArmError(
-                "no answer from %s: %s" % (self.cloud.arm_endpoint, exc.reason), action=self.action
-            ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if response.status_code == 200:
-            return body or {}
-        error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
-        cls = PermissionDenied if response.status_code == 403 else ArmError
-        raise cls(
-            error.get("message") or response.text.strip()[:300] or "no error body",
-            status=response.status_code,
-            code=error.get("code"),
-            request_id=response.headers.get("x-ms-request-id"),
-            action=self.action,
-        )
-
-    def list(self, path: str, api_version: str, query: Optional[Mapping[str, str]] = None) -> List[Any]:
-        params = {"api-version": api_version}
-        params.update(query or {})
-        url = "%s%s?%s" % (self.cloud.arm_endpoint, quote(path, safe="/%"), urlencode(params, quote_via=quote))
-        items: List[Any] = []
-        seen = set()
-        while url and url not in seen:
-            seen.add(url)
-            body = self._get(url)
-            items.extend(body.get("value") or [])
-            url = urljoin(url, body["nextLink"]) if body.get("nextLink") else ""
-        return items
-
-    def get(self, path: str, api_version: str) -> Any:
-        return self._get(
-            "%s%s?%s" % (self.cloud.arm_endpoint, quote(path, safe="/%"), urlencode({"api-version": api_version}))
-        )
+    return _arm.ArmClient(
+        cloud, StaticTokenCredential(access_token), ca_path=ca_path, timeout=timeout, max_wait=max_wait
+    )
 
 
-def check(
-    arm: HostArm, scope: str, principal_id: str, expected: Sequence[str], forbidden: Sequence[str]
-) -> Dict[str, Any]:
+def check(arm: Any, scope: str, principal_id: str, expected: Sequence[str], forbidden: Sequence[str]) -> Dict[str, Any]:
     """``{"permissions", "missing_actions", "excess_permissions", "note"}`` for the host's identity at ``scope``."""
     permissions = arm.list(scope + "/providers/Microsoft.Authorization/permissions", PERMISSIONS_API_VERSION)
     result: Dict[str, Any] = {
@@ -299,7 +236,7 @@ def check(
                 for a in arm.list(
                     scope + "/providers/Microsoft.Authorization/roleAssignments",
                     PERMISSIONS_API_VERSION,
-                    {"$filter": "assignedTo('%s')" % principal_id},
+                    query={"$filter": "assignedTo('%s')" % principal_id},
                 )
                 if applies_at((a.get("properties") or {}).get("scope") or "", scope)
             ]

@@ -292,13 +292,13 @@ def main() -> None:
         )
         if expected or forbidden:
             principal = str(claims.get("oid") or "unknown")
-            arm = _permissions.HostArm(
+            action = "check the permissions of principal %s at %s" % (principal, scope)
+            arm = _permissions.host_client(
                 cloud,
                 token.access_token,
                 ca_path=params["ca_path"],
                 timeout=params["timeout"],
                 max_wait=params["max_wait"],
-                action="check the permissions of principal %s at %s" % (principal, scope),
             )
             checked = _permissions.check(arm, scope.path, principal, expected, forbidden)
     except ConfigurationError as err:

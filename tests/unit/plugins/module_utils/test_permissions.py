@@ -89,7 +89,7 @@ def answer(status, body):
 
 
 class Arm:
-    """Stands in for _http.request: answers by path (one answer per call, in order), records the URLs."""
+    """Stands in for ARM behind _http.Session: answers by path (one answer per call, in order), records the URLs."""
 
     def __init__(self, routes):
         self.routes, self.calls = routes, []
@@ -131,8 +131,8 @@ def test_check_names_the_assignment_that_grants_the_excess(monkeypatch):
             reader_id: [answer(200, {"properties": {"roleName": "Reader", "permissions": [READER]}})],
         }
     )
-    monkeypatch.setattr(_http, "request", script)
-    arm = _permissions.HostArm(CLOUD, "the-token", max_wait=0)
+    monkeypatch.setattr(_http.Session, "request", lambda session, method, url, **kw: script(method, url, **kw))
+    arm = _permissions.host_client(CLOUD, "the-token", max_wait=0)
     result = _permissions.check(arm, RG, OID, ["*/read"], ["*/write", "*/delete"])
 
     assert result["missing_actions"] == []
@@ -146,23 +146,27 @@ def test_check_names_the_assignment_that_grants_the_excess(monkeypatch):
 
 
 def test_without_role_assignment_read_the_failure_names_the_blocks(monkeypatch):
-    def request(method, url, **kwargs):
+    def request(session, method, url, **kwargs):
         if "/permissions" in url:
             return answer(200, {"value": [OWNER]})
         return answer(403, {"error": {"code": "AuthorizationFailed", "message": "no"}})
 
-    monkeypatch.setattr(_http, "request", request)
-    result = _permissions.check(_permissions.HostArm(CLOUD, "t", max_wait=0), RG, OID, [], ["*/write"])
+    monkeypatch.setattr(_http.Session, "request", request)
+    result = _permissions.check(_permissions.host_client(CLOUD, "t", max_wait=0), RG, OID, [], ["*/write"])
     message = _permissions.describe_excess(result["excess_permissions"], OID, RG, result["note"])
     assert "*/write is granted by permission blocks actions ['*'] minus notActions []" in message
     assert "may not read its role assignments" in message
 
 
 def test_a_next_link_off_arm_is_refused(monkeypatch):
-    monkeypatch.setattr(
-        _http,
-        "request",
-        lambda method, url, **kw: answer(200, {"value": [], "nextLink": "https://elsewhere.example/steal"}),
-    )
-    with pytest.raises(ArmError, match="refusing to follow a link off the ARM endpoint"):
-        _permissions.check(_permissions.HostArm(CLOUD, "t", max_wait=0), RG, OID, ["*/read"], [])
+    sent = []
+
+    def request(session, method, url, headers=None, **kw):
+        sent.append((url, headers["Authorization"]))
+        return answer(200, {"value": [], "nextLink": "https://elsewhere.example/steal"})
+
+    monkeypatch.setattr(_http.Session, "request", request)
+    with pytest.raises(ArmError, match="refusing to send the ARM token to https://elsewhere.example"):
+        _permissions.check(_permissions.host_client(CLOUD, "t", max_wait=0), RG, OID, ["*/read"], [])
+    assert [url.split("?")[0] for url, _token in sent] == ["https://arm.example.test%s/providers/Microsoft."
+                                                           "Authorization/permissions" % RG]
