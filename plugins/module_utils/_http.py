@@ -244,7 +244,7 @@ class _Connection(http.client.HTTPConnection):
             _tunnel(sock, self.host, self.port, self.proxy, connect_timeout)
         if self.scheme == "https":
             try:
-                sock = (self.tls_context or ssl.create_default_context()).wrap_socket(sock, server_hostname=self.host)
+                sock = (self.tls_context or _tls_trust.context()).wrap_socket(sock, server_hostname=self.host)
             except ssl.SSLError as exc:
                 sock.close()
                 raise TLSFailure(str(exc)) from None
@@ -275,7 +275,7 @@ def _tunnel(sock: socket.socket, host: str, port: int, proxy: Proxy, timeout: fl
 
 class Session:
     """Connections for one run: kept alive per origin, through the environment's proxy, TLS verified by ``context``
-    (``None``: the system's CAs). Not thread-safe; one per module run or plugin."""
+    (``None``: ``_tls_trust``'s store without ca_path). Not thread-safe; one per module run or plugin."""
 
     def __init__(self, context: Optional[ssl.SSLContext] = None, environ: Optional[Mapping[str, str]] = None) -> None:
         self.context = context
